@@ -1,0 +1,346 @@
+package io.llmstream.trainer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.AbstractBlock;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.norm.Dropout;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.Initializer;
+import ai.djl.training.initializer.NormalInitializer;
+import ai.djl.util.PairList;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * A GPT-2 style decoder written as DJL blocks, in the spirit of nanoGPT's {@code model.py}: token and learned
+ * position embeddings, {@code layers} pre-LayerNorm blocks of causal self-attention and a GELU feed-forward network,
+ * a final LayerNorm and a projection to the vocabulary (tied to {@code wte} by default).
+ *
+ * <p>Weights use PyTorch's {@code nn.Linear} layout {@code (out, in)} and nanoGPT's names ({@code h.0.attn.c_attn.weight}),
+ * listed by {@link #namedParameters()} for the optimizer, the checkpoints and the ONNX exporter.
+ *
+ * <p>The block structure is immutable once built; the weights are not (training updates them in place). Forward passes
+ * may run concurrently as long as nothing trains the model at the same time.
+ */
+public final class Gpt extends AbstractBlock {
+
+    /** Score of a masked attention position: finite, so a row that masks every key (padding) stays free of NaN. */
+    public static final float MASKED_SCORE = -Float.MAX_VALUE;
+
+    private static final float INIT_STD = 0.02f;
+
+    /** A trainable tensor under its nanoGPT name; {@code decay} marks the matrices that get weight decay. */
+    public record NamedParameter(String name, Parameter parameter, boolean decay) {}
+
+    private final GptConfig config;
+    private final Parameter wte;
+    private final Parameter wpe;
+    private final List<TransformerBlock> h = new ArrayList<>();
+    private final LayerNorm lnF;
+    private final Parameter lmHead;
+    private final List<NamedParameter> namedParameters;
+    private final Map<String, Parameter> byName;
+
+    /** Builds the block structure; call {@link #initialize} (or use {@link #create}) before the first forward pass. */
+    public Gpt(GptConfig config) {
+        this.config = config;
+        int d = config.dModel();
+        wte = addParameter(parameter("wte", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
+        wpe = addParameter(parameter("wpe", Parameter.Type.WEIGHT, new Shape(config.contextLength(), d), normal(INIT_STD)));
+        // GPT-2: residual projections start smaller so the sum over 2 * layers branches keeps unit scale.
+        float residualStd = INIT_STD / (float) Math.sqrt(2.0 * config.layers());
+        for (int i = 0; i < config.layers(); i++) {
+            h.add(addChildBlock("h" + i, new TransformerBlock(config, residualStd)));
+        }
+        lnF = addChildBlock("ln_f", new LayerNorm(d));
+        lmHead = config.tieEmbeddings() ? null
+                : addParameter(parameter("lm_head", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
+
+        List<NamedParameter> named = new ArrayList<>();
+        named.add(new NamedParameter("wte", wte, false));
+        named.add(new NamedParameter("wpe", wpe, false));
+        for (int i = 0; i < h.size(); i++) {
+            h.get(i).collect("h." + i + ".", named);
+        }
+        lnF.collect("ln_f.", named);
+        if (lmHead != null) {
+            named.add(new NamedParameter("lm_head.weight", lmHead, true));
+        }
+        namedParameters = List.copyOf(named);
+        byName = named.stream().collect(Collectors.toUnmodifiableMap(NamedParameter::name, NamedParameter::parameter));
+    }
+
+    /** A model with fresh GPT-2 style initial weights drawn from the engine's generator seeded with {@code seed}. */
+    public static Gpt create(GptConfig config, NDManager manager, long seed) {
+        manager.getEngine().setRandomSeed((int) seed);
+        Gpt model = new Gpt(config);
+        model.initialize(manager, DataType.FLOAT32, new Shape(1, config.contextLength()));
+        return model;
+    }
+
+    public GptConfig config() {
+        return config;
+    }
+
+    /** Every trainable tensor once, in a fixed order (the tied output projection is {@code wte}). */
+    public List<NamedParameter> namedParameters() {
+        return namedParameters;
+    }
+
+    public Parameter parameter(String name) {
+        Parameter p = byName.get(name);
+        if (p == null) {
+            throw new IllegalArgumentException("no parameter named " + name);
+        }
+        return p;
+    }
+
+    /** Inference forward pass: (B, T) token ids to (B, T, V) logits, attached to the manager of {@code ids}. */
+    public NDArray logits(NDArray ids) {
+        return forward(new ParameterStore(ids.getManager(), false), new NDList(ids), false).singletonOrThrow();
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray ids = inputs.singletonOrThrow().toType(DataType.INT64, false);
+        long t = ids.getShape().get(1);
+        if (t > config.contextLength()) {
+            throw new IllegalArgumentException("sequence length " + t + " exceeds the context length " + config.contextLength());
+        }
+        NDManager m = ids.getManager();
+        NDArray positions = m.arange(0, (int) t, 1, DataType.INT64);
+        // Activations come first in every op below, so results land in the caller's manager, never the weights'.
+        NDArray x = embed(ids, ps, wte, training).add(embed(positions, ps, wpe, training));
+        x = dropout(x, config.dropout(), training);
+        NDArray keyAllowed = positions.reshape(t, 1).gte(positions.reshape(1, t)); // (T, T): key j <= query i
+        for (TransformerBlock block : h) {
+            x = block.call(ps, training, x, keyAllowed);
+        }
+        x = lnF.call(ps, training, x);
+        NDArray head = ps.getValue(lmHead == null ? wte : lmHead, x.getDevice(), training);
+        return ai.djl.nn.core.Linear.linear(x, head);
+    }
+
+    @Override
+    public Shape[] getOutputShapes(Shape[] inputShapes) {
+        return new Shape[] {new Shape(inputShapes[0].get(0), inputShapes[0].get(1), config.vocabSize())};
+    }
+
+    @Override
+    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+        initializeChildren(this, manager, dataType, inputShapes);
+    }
+
+    /** Pre-LayerNorm transformer block: x + attn(ln_1(x)), then x + mlp(ln_2(x)). */
+    private static final class TransformerBlock extends Module {
+        private final LayerNorm ln1;
+        private final CausalSelfAttention attn;
+        private final LayerNorm ln2;
+        private final Mlp mlp;
+
+        TransformerBlock(GptConfig config, float residualStd) {
+            ln1 = addChildBlock("ln_1", new LayerNorm(config.dModel()));
+            attn = addChildBlock("attn", new CausalSelfAttention(config, residualStd));
+            ln2 = addChildBlock("ln_2", new LayerNorm(config.dModel()));
+            mlp = addChildBlock("mlp", new Mlp(config, residualStd));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
+            NDArray x = in.get(0);
+            x = x.add(attn.call(ps, training, ln1.call(ps, training, x), in.get(1)));
+            x = x.add(mlp.call(ps, training, ln2.call(ps, training, x)));
+            return new NDList(x);
+        }
+
+        @Override
+        void collect(String prefix, List<NamedParameter> out) {
+            ln1.collect(prefix + "ln_1.", out);
+            attn.collect(prefix + "attn.", out);
+            ln2.collect(prefix + "ln_2.", out);
+            mlp.collect(prefix + "mlp.", out);
+        }
+    }
+
+    /** Multi-head causal self-attention with one fused q/k/v projection. Inputs: x (B, T, D) and the (T, T) mask. */
+    private static final class CausalSelfAttention extends Module {
+        private final Linear cAttn;
+        private final Linear cProj;
+        private final int heads;
+        private final int dModel;
+        private final float dropout;
+
+        CausalSelfAttention(GptConfig config, float residualStd) {
+            heads = config.heads();
+            dModel = config.dModel();
+            dropout = config.dropout();
+            cAttn = addChildBlock("c_attn", new Linear(dModel, 3 * dModel, INIT_STD));
+            cProj = addChildBlock("c_proj", new Linear(dModel, dModel, residualStd));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
+            NDArray x = in.get(0);
+            long b = x.getShape().get(0);
+            long t = x.getShape().get(1);
+            NDList qkv = cAttn.call(ps, training, x).split(3, 2);
+            NDArray q = splitHeads(qkv.get(0), b, t);
+            NDArray k = splitHeads(qkv.get(1), b, t);
+            NDArray v = splitHeads(qkv.get(2), b, t);
+            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt((double) dModel / heads));
+            // DJL's where wants the condition in the full shape: expand the (T, T) mask (a view, no copy).
+            att = NDArrays.where(in.get(1).broadcast(att.getShape()), att, att.getManager().create(MASKED_SCORE));
+            att = Gpt.dropout(att.softmax(-1), dropout, training);
+            NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, dModel);
+            return new NDList(Gpt.dropout(cProj.call(ps, training, y), dropout, training));
+        }
+
+        /** (B, T, D) to (B, heads, T, headDim). */
+        private NDArray splitHeads(NDArray x, long b, long t) {
+            return x.reshape(b, t, heads, dModel / heads).transpose(0, 2, 1, 3);
+        }
+
+        @Override
+        void collect(String prefix, List<NamedParameter> out) {
+            cAttn.collect(prefix + "c_attn.", out);
+            cProj.collect(prefix + "c_proj.", out);
+        }
+    }
+
+    /** Feed-forward network: c_proj(gelu(c_fc(x))), GELU in its exact erf form. */
+    private static final class Mlp extends Module {
+        private final Linear cFc;
+        private final Linear cProj;
+        private final float dropout;
+
+        Mlp(GptConfig config, float residualStd) {
+            dropout = config.dropout();
+            cFc = addChildBlock("c_fc", new Linear(config.dModel(), config.dFF(), INIT_STD));
+            cProj = addChildBlock("c_proj", new Linear(config.dFF(), config.dModel(), residualStd));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
+            NDArray hidden = Activation.gelu(cFc.call(ps, training, in.singletonOrThrow()));
+            return new NDList(Gpt.dropout(cProj.call(ps, training, hidden), dropout, training));
+        }
+
+        @Override
+        void collect(String prefix, List<NamedParameter> out) {
+            cFc.collect(prefix + "c_fc.", out);
+            cProj.collect(prefix + "c_proj.", out);
+        }
+    }
+
+    /** y = x W^T + b with W in (out, in) layout; W is decayed, b is not. */
+    private static final class Linear extends Module {
+        private final Parameter weight;
+        private final Parameter bias;
+        private final int out;
+
+        Linear(int in, int out, float std) {
+            this.out = out;
+            weight = addParameter(parameter("weight", Parameter.Type.WEIGHT, new Shape(out, in), normal(std)));
+            bias = addParameter(parameter("bias", Parameter.Type.BIAS, new Shape(out), Initializer.ZEROS));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
+            NDArray x = in.singletonOrThrow();
+            return ai.djl.nn.core.Linear.linear(x, ps.getValue(weight, x.getDevice(), training),
+                    ps.getValue(bias, x.getDevice(), training));
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            Shape s = inputShapes[0];
+            return new Shape[] {s.slice(0, s.dimension() - 1).add(out)};
+        }
+
+        @Override
+        void collect(String prefix, List<NamedParameter> out) {
+            out.add(new NamedParameter(prefix + "weight", weight, true));
+            out.add(new NamedParameter(prefix + "bias", bias, false));
+        }
+    }
+
+    /** LayerNorm over the last axis only (DJL's own LayerNorm block normalises several axes by default). */
+    private static final class LayerNorm extends Module {
+        private final Parameter weight;
+        private final Parameter bias;
+        private final Shape normalized;
+
+        LayerNorm(int d) {
+            normalized = new Shape(d);
+            weight = addParameter(parameter("weight", Parameter.Type.GAMMA, normalized, Initializer.ONES));
+            bias = addParameter(parameter("bias", Parameter.Type.BETA, normalized, Initializer.ZEROS));
+        }
+
+        @Override
+        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
+            NDArray x = in.singletonOrThrow();
+            return ai.djl.nn.norm.LayerNorm.layerNorm(x, normalized, ps.getValue(weight, x.getDevice(), training),
+                    ps.getValue(bias, x.getDevice(), training), GptConfig.LAYER_NORM_EPS);
+        }
+
+        @Override
+        void collect(String prefix, List<NamedParameter> out) {
+            out.add(new NamedParameter(prefix + "weight", weight, false));
+            out.add(new NamedParameter(prefix + "bias", bias, false));
+        }
+    }
+
+    /** What every sub-block shares: one-array calls, shape-preserving output, naming of its parameters. */
+    private abstract static class Module extends AbstractBlock {
+
+        /** Appends this block's parameters, named under {@code prefix}, in a fixed order. */
+        abstract void collect(String prefix, List<NamedParameter> out);
+
+        NDArray call(ParameterStore ps, boolean training, NDArray... inputs) {
+            return forward(ps, new NDList(inputs), training).singletonOrThrow();
+        }
+
+        @Override
+        public Shape[] getOutputShapes(Shape[] inputShapes) {
+            return new Shape[] {inputShapes[0]};
+        }
+
+        @Override
+        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+            initializeChildren(this, manager, dataType, inputShapes);
+        }
+    }
+
+    // Parameter shapes are fixed by the config, so children need no shape inference from the input.
+    private static void initializeChildren(AbstractBlock block, NDManager manager, DataType dataType, Shape... inputShapes) {
+        block.getChildren().values().forEach(child -> child.initialize(manager, dataType, inputShapes));
+    }
+
+    private static NDArray embed(NDArray ids, ParameterStore ps, Parameter table, boolean training) {
+        return Embedding.embedding(ids, ps.getValue(table, ids.getDevice(), training), SparseFormat.DENSE)
+                .singletonOrThrow();
+    }
+
+    private static NDArray dropout(NDArray x, float rate, boolean training) {
+        return training && rate > 0f ? Dropout.dropout(x, rate, true).singletonOrThrow() : x;
+    }
+
+    private static Parameter parameter(String name, Parameter.Type type, Shape shape, Initializer init) {
+        return Parameter.builder().setName(name).setType(type).optShape(shape).optInitializer(init).build();
+    }
+
+    private static Initializer normal(float std) {
+        return new NormalInitializer(std);
+    }
+}

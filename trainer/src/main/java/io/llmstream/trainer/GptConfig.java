@@ -1,0 +1,62 @@
+package io.llmstream.trainer;
+
+/**
+ * Shape of a GPT-2 style decoder.
+ *
+ * @param vocabSize     number of token ids
+ * @param contextLength longest sequence the learned position table covers
+ * @param layers        number of transformer blocks
+ * @param heads         attention heads per block (every head has its own keys and values: kvHeads == heads)
+ * @param dModel        width of the residual stream; a multiple of {@code heads}
+ * @param dFF           hidden width of the feed-forward network
+ * @param dropout       dropout rate on embeddings, attention weights and residual branches while training
+ * @param tieEmbeddings whether the output projection reuses the token embedding matrix
+ */
+public record GptConfig(int vocabSize, int contextLength, int layers, int heads, int dModel, int dFF,
+                        float dropout, boolean tieEmbeddings) {
+
+    /** LayerNorm epsilon, shared by the DJL model and the exported graph. */
+    public static final float LAYER_NORM_EPS = 1e-5f;
+
+    public GptConfig {
+        requirePositive("vocabSize", vocabSize);
+        requirePositive("contextLength", contextLength);
+        requirePositive("layers", layers);
+        requirePositive("heads", heads);
+        requirePositive("dModel", dModel);
+        requirePositive("dFF", dFF);
+        if (dModel % heads != 0) {
+            throw new IllegalArgumentException("dModel " + dModel + " is not a multiple of heads " + heads);
+        }
+        if (!(dropout >= 0f && dropout < 1f)) {
+            throw new IllegalArgumentException("dropout must be in [0, 1): " + dropout);
+        }
+    }
+
+    /** GPT-2 proportions: dFF = 4 * dModel, no dropout, tied embeddings. */
+    public static GptConfig of(int vocabSize, int contextLength, int layers, int heads, int dModel) {
+        return new GptConfig(vocabSize, contextLength, layers, heads, dModel, 4 * dModel, 0f, true);
+    }
+
+    public int headDim() {
+        return dModel / heads;
+    }
+
+    /** Number of trainable parameters (the tied output projection counted once). */
+    public long parameterCount() {
+        long d = dModel;
+        long perBlock = 2 * 2 * d                  // ln_1, ln_2
+                + d * 3 * d + 3 * d                // attn.c_attn
+                + d * d + d                        // attn.c_proj
+                + d * dFF + dFF                    // mlp.c_fc
+                + (long) dFF * d + d;              // mlp.c_proj
+        long head = tieEmbeddings ? 0 : (long) vocabSize * d;
+        return (long) vocabSize * d + (long) contextLength * d + layers * perBlock + 2 * d + head;
+    }
+
+    private static void requirePositive(String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be positive: " + value);
+        }
+    }
+}

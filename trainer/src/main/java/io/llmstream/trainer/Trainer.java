@@ -1,0 +1,345 @@
+package io.llmstream.trainer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+
+/**
+ * Trains a {@link Gpt} on the windows of a {@link WindowSource}: input {@code window[0..T)}, target
+ * {@code window[1..T]}, cross-entropy over the vocabulary, AdamW with decay on weight matrices only, linear warm-up then
+ * cosine decay, global-norm gradient clipping, gradient accumulation.
+ *
+ * <p>Checkpoints (weights, AdamW state, step, the source position and the validation windows) go to the
+ * {@link CheckpointStore} every {@code checkpointInterval} steps, and one is written before the first step so there is
+ * always a point to return to. On start the latest checkpoint is loaded and the source sought to its position, so a
+ * crashed run continues with exactly the windows it had not yet trained on. On one thread the run is reproducible: the
+ * weights start from the seed, and dropout is reseeded from (seed, step) before every step.
+ *
+ * <p>A step whose loss or gradient is NaN or infinite is refused: nothing is applied, the last checkpoint is restored,
+ * and {@link TrainingListener#onRestored} reports it. A checkpoint is never written from non-finite state.
+ *
+ * <p>Not thread-safe, and one per JVM: PyTorch allows one gradient recording at a time and the dropout generator is
+ * global. {@link #close()} frees the native memory and writes nothing; the caller closes the source.
+ */
+public final class Trainer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Trainer.class);
+
+    private final TrainingConfig config;
+    private final WindowSource source;
+    private final CheckpointStore store;
+    private final TrainingListener listener;
+    private final NDManager manager = NDManager.newBaseManager();
+    private final Gpt model;
+    private final AdamW optimizer;
+    private final Loss loss = new SoftmaxCrossEntropyLoss();
+    private final List<Window> validation = new ArrayList<>();
+    private final Map<String, Double> metrics = new LinkedHashMap<>();
+    private Map<String, Long> position;
+    private long seed;
+    private long step;
+    private long lastCheckpoint = -1;
+    private long lastFailedStep = -1;
+    private int restoresInARow;
+
+    /**
+     * Starts from the latest checkpoint in {@code store}, or from fresh weights (then writing a step-0 checkpoint).
+     *
+     * @param store where checkpoints go; null for none, in which case a non-finite step ends training
+     */
+    public Trainer(GptConfig modelConfig, TrainingConfig config, WindowSource source, CheckpointStore store,
+                   TrainingListener listener) throws IOException {
+        if (config.sequenceLength() > modelConfig.contextLength()) {
+            throw new IllegalArgumentException("sequence length " + config.sequenceLength()
+                    + " exceeds the context length " + modelConfig.contextLength());
+        }
+        this.config = config;
+        this.source = source;
+        this.store = store;
+        this.listener = listener;
+        this.seed = config.seed();
+        this.model = Gpt.create(modelConfig, manager, seed);
+        this.optimizer = new AdamW(model.namedParameters(), manager, config);
+        try {
+            Optional<Checkpoint> latest = store == null ? Optional.empty() : store.loadLatest();
+            if (latest.isPresent()) {
+                restore(latest.get());
+                log.info("resumed from the checkpoint of step {} at source position {}", step, position);
+            } else {
+                position = source.position();
+                if (store != null) {
+                    checkpoint();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            manager.close(); // e.g. a checkpoint of another architecture: nothing to train, free the native memory
+            throw e;
+        }
+    }
+
+    /** The model being trained; its weights change with every step. */
+    public Gpt model() {
+        return model;
+    }
+
+    /** Optimizer steps completed. */
+    public long step() {
+        return step;
+    }
+
+    /** Latest figures: train_loss, validation_loss, validation_perplexity (whichever are known). */
+    public Map<String, Double> metrics() {
+        return Map.copyOf(metrics);
+    }
+
+    /** Runs until {@code maxSteps} or the end of the source, then checkpoints; returns the step reached. */
+    public long train() throws IOException {
+        while (step < config.maxSteps() && trainStep().isPresent()) {
+            // trainStep reports through the listener
+        }
+        if (store != null && lastCheckpoint != step) {
+            checkpoint();
+        }
+        return step;
+    }
+
+    /**
+     * One optimizer step over {@code batchSize * gradientAccumulation} TRAIN windows, followed by the evaluation and
+     * checkpoint that fall due. Empty when the source ended before a full step's windows arrived (those are not
+     * trained on, and the position stays before them).
+     */
+    public Optional<StepResult> trainStep() throws IOException {
+        long started = System.nanoTime();
+        List<Window> windows = takeTrainingWindows(config.batchSize() * config.gradientAccumulation());
+        if (windows == null) {
+            return Optional.empty();
+        }
+        double learningRate = config.learningRate(step);
+        // Dropout draws from the engine's generator. Seeding it from (seed, step) makes its stream a function of the
+        // step, so a checkpoint's step is all the generator state a resume needs.
+        manager.getEngine().setRandomSeed(new SplittableRandom(seed + step).nextInt());
+        double lossSum = 0;
+        float norm = Float.NaN;
+        try {
+            try (NDManager scope = manager.newSubManager();
+                 GradientCollector collector = manager.getEngine().newGradientCollector()) {
+                ParameterStore ps = new ParameterStore(scope, false);
+                int b = config.batchSize();
+                for (int i = 0; i < config.gradientAccumulation(); i++) {
+                    NDArray value = lossOf(ps, scope, windows.subList(i * b, (i + 1) * b), true);
+                    float v = value.getFloat();
+                    if (!Float.isFinite(v)) {
+                        throw new NonFinite("loss " + v, v);
+                    }
+                    collector.backward(value.div(config.gradientAccumulation()));
+                    lossSum += v;
+                }
+            }
+            norm = optimizer.gradientNorm();
+            if (!Float.isFinite(norm)) {
+                throw new NonFinite("gradient norm " + norm, lossSum / config.gradientAccumulation());
+            }
+            double clip = config.gradientClip();
+            optimizer.update(learningRate, clip > 0 && norm > clip ? (float) (clip / norm) : 1f);
+        } catch (NonFinite e) {
+            return Optional.of(recover(step + 1, e.getMessage(), e.loss, learningRate, norm, started));
+        }
+
+        step++;
+        position = source.position();
+        if (step > lastFailedStep) {
+            restoresInARow = 0;
+        }
+        double meanLoss = lossSum / config.gradientAccumulation();
+        metrics.put("train_loss", meanLoss);
+        StepResult result = new StepResult(step, meanLoss, learningRate, norm, config.tokensPerStep(),
+                (System.nanoTime() - started) / 1e9, false);
+        log.debug("{}", result);
+        listener.onStep(result);
+        if (config.evalInterval() > 0 && step % config.evalInterval() == 0) {
+            evaluate();
+        }
+        if (store != null && config.checkpointInterval() > 0 && step % config.checkpointInterval() == 0) {
+            checkpoint();
+        }
+        return Optional.of(result);
+    }
+
+    /** Mean loss over the validation windows kept so far; empty while there are none. */
+    public Optional<Evaluation> evaluate() {
+        if (validation.isEmpty()) {
+            return Optional.empty();
+        }
+        double total = 0;
+        for (int from = 0; from < validation.size(); from += config.batchSize()) {
+            List<Window> chunk = validation.subList(from, Math.min(validation.size(), from + config.batchSize()));
+            try (NDManager scope = manager.newSubManager()) {
+                total += lossOf(new ParameterStore(scope, false), scope, chunk, false).getFloat() * chunk.size();
+            }
+        }
+        double mean = total / validation.size();
+        Evaluation evaluation = new Evaluation(step, mean, Math.exp(mean), validation.size());
+        metrics.put("validation_loss", mean);
+        metrics.put("validation_perplexity", evaluation.perplexity());
+        log.info("step {}: validation loss {} (perplexity {}) over {} windows", step, mean, evaluation.perplexity(),
+                validation.size());
+        listener.onEvaluation(evaluation);
+        return Optional.of(evaluation);
+    }
+
+    /**
+     * Writes a checkpoint of the current state. If any weight or optimizer value is not finite, nothing is written:
+     * the step is treated as refused and the last checkpoint restored instead (then the result is empty).
+     */
+    public Optional<Path> checkpoint() throws IOException {
+        if (store == null) {
+            throw new IllegalStateException("this trainer has no checkpoint store");
+        }
+        Checkpoint checkpoint = snapshot();
+        String poisoned = checkpoint.firstNonFinite();
+        if (poisoned != null) {
+            recover(step, "non-finite values in " + poisoned, Double.NaN, Double.NaN, Float.NaN, System.nanoTime());
+            return Optional.empty();
+        }
+        Path dir = store.save(checkpoint);
+        lastCheckpoint = step;
+        log.info("step {}: checkpoint {}", step, dir);
+        listener.onCheckpoint(step, dir);
+        return Optional.of(dir);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+
+    private Checkpoint snapshot() {
+        Map<String, Checkpoint.Tensor> weights = new LinkedHashMap<>();
+        for (Gpt.NamedParameter p : model.namedParameters()) {
+            weights.put(p.name(), Checkpoint.Tensor.of(p.parameter().getArray()));
+        }
+        return new Checkpoint(step, model.config(), config, seed, position, validation, metrics, weights,
+                optimizer.firstMoments(), optimizer.secondMoments());
+    }
+
+    private void restore(Checkpoint c) throws IOException {
+        if (!c.model().equals(model.config())) {
+            throw new IllegalStateException("checkpoint of step " + c.step() + " is for " + c.model()
+                    + ", not for " + model.config());
+        }
+        for (Gpt.NamedParameter p : model.namedParameters()) {
+            Checkpoint.Tensor.require(c.weights(), p.name()).assignTo(p.parameter().getArray());
+        }
+        optimizer.restore(c.step(), c.adamM(), c.adamV());
+        seed = c.seed(); // the run keeps its dropout stream even if the configured seed changed
+        step = c.step();
+        lastCheckpoint = c.step();
+        validation.clear();
+        validation.addAll(c.validation());
+        metrics.clear();
+        metrics.putAll(c.metrics());
+        position = c.positions();
+        source.seek(position);
+    }
+
+    private StepResult recover(long failedStep, String reason, double badLoss, double learningRate, float norm,
+                               long started) throws IOException {
+        restoresInARow++;
+        lastFailedStep = Math.max(lastFailedStep, failedStep);
+        String what = "step " + failedStep + " refused: " + reason;
+        if (store == null) {
+            throw new TrainingDivergedException(what + "; no checkpoint store to go back to");
+        }
+        if (restoresInARow > config.maxRestores()) {
+            throw new TrainingDivergedException(what + "; still failing after " + config.maxRestores() + " restores");
+        }
+        Checkpoint last = store.loadLatest()
+                .orElseThrow(() -> new TrainingDivergedException(what + "; no checkpoint to go back to"));
+        restore(last);
+        log.warn("{}; restored the checkpoint of step {}", what, last.step());
+        listener.onRestored(failedStep, reason, last.step());
+        return new StepResult(step, badLoss, learningRate, norm, 0, (System.nanoTime() - started) / 1e9, true);
+    }
+
+    /**
+     * The next {@code n} trainable TRAIN windows; VALIDATION ones met on the way join the validation set once the
+     * step's windows are complete. Null if the source ends first (then nothing is kept).
+     */
+    private List<Window> takeTrainingWindows(int n) throws IOException {
+        List<Window> windows = new ArrayList<>(n);
+        List<Window> held = new ArrayList<>();
+        while (windows.size() < n) {
+            Optional<Window> next = source.next();
+            if (next.isEmpty()) {
+                return null;
+            }
+            Window w = next.get();
+            String problem = problemWith(w);
+            if (problem != null) {
+                log.warn("skipping window {}: {}", w.origin(), problem);
+                listener.onRejectedWindow(w, problem);
+            } else if (w.split() == Window.Split.VALIDATION) {
+                held.add(w);
+            } else {
+                windows.add(w);
+            }
+        }
+        validation.addAll(held.subList(0, Math.min(held.size(), config.maxValidationWindows() - validation.size())));
+        return windows;
+    }
+
+    private String problemWith(Window w) {
+        if (w.length() != config.sequenceLength() + 1) {
+            return "has " + w.length() + " ids, expected " + (config.sequenceLength() + 1);
+        }
+        int vocab = model.config().vocabSize();
+        for (int id : w.tokens()) {
+            if (id < 0 || id >= vocab) {
+                return "id " + id + " is outside the vocabulary [0, " + vocab + ")";
+            }
+        }
+        return null;
+    }
+
+    /** Mean cross-entropy of the model on these windows; arrays live in {@code scope}. */
+    private NDArray lossOf(ParameterStore ps, NDManager scope, List<Window> windows, boolean training) {
+        int b = windows.size();
+        int t = config.sequenceLength();
+        int[] input = new int[b * t];
+        int[] target = new int[b * t];
+        for (int i = 0; i < b; i++) {
+            windows.get(i).copyTo(0, t, input, i * t);
+            windows.get(i).copyTo(1, t, target, i * t);
+        }
+        NDArray logits = model.forward(ps, new NDList(scope.create(input, new Shape(b, t))), training).singletonOrThrow();
+        // DJL's softmax cross-entropy takes (N, V) scores and N class ids.
+        NDArray flat = logits.reshape(-1, model.config().vocabSize());
+        return loss.evaluate(new NDList(scope.create(target)), new NDList(flat));
+    }
+
+    /** Unwinds a step out of the gradient collector and its scope before the restore. */
+    private static final class NonFinite extends Exception {
+        private final double loss;
+
+        NonFinite(String message, double loss) {
+            super(message, null, false, false);
+            this.loss = loss;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package io.llmstream.trainer;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One training window: {@code T + 1} token ids, of which the model reads {@code tokens[0..T)} and predicts
+ * {@code tokens[1..T]}. Immutable: the ids are copied in and out.
+ *
+ * @param tokens the ids
+ * @param split  whether the window trains the model or only measures it
+ * @param origin where the window came from, for error reports (e.g. {@code windows.jsonl:42}, {@code topic-0@1234})
+ */
+public record Window(int[] tokens, Split split, String origin) {
+
+    public enum Split { TRAIN, VALIDATION }
+
+    public Window {
+        tokens = tokens.clone();
+        Objects.requireNonNull(split, "split");
+        Objects.requireNonNull(origin, "origin");
+    }
+
+    @Override
+    public int[] tokens() {
+        return tokens.clone();
+    }
+
+    public int length() {
+        return tokens.length;
+    }
+
+    /** Copies {@code count} ids starting at {@code from} into {@code target} at {@code offset}, without a copy of the window. */
+    void copyTo(int from, int count, int[] target, int offset) {
+        System.arraycopy(tokens, from, target, offset, count);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Window w && Arrays.equals(tokens, w.tokens) && split == w.split && origin.equals(w.origin);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * Arrays.hashCode(tokens) + split.hashCode()) + origin.hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "Window[" + origin + ", " + split + ", " + tokens.length + " tokens]";
+    }
+}
