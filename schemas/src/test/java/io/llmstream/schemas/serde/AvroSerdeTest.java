@@ -45,6 +45,14 @@ class AvroSerdeTest {
         return SampleRecords.all().entrySet().stream().map(e -> Arguments.of(e.getKey(), e.getValue()));
     }
 
+    @Test
+    void loneSurrogatesTravelAsReplacementCharacterNotQuestionMark() {
+        Document doc = new Document("d\uDC00", "a\uD800b \uD83D\uDE00 c\uDBFF", null, Map.of(), null);
+        Document decoded = documents.deserializer().deserialize(TOPIC, documents.serializer().serialize(TOPIC, doc));
+        assertThat(decoded.getText()).isEqualTo("a\uFFFDb \uD83D\uDE00 c\uFFFD");
+        assertThat(decoded.getId()).isEqualTo("d\uFFFD");
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("samples")
     void roundTripsEveryRecordInConfluentWireFormat(String label, SpecificRecord record) throws IOException {
