@@ -15,6 +15,11 @@ public final class IntLists {
         return new View(ids);
     }
 
+    /** The int[] behind a list made by {@link #of}, or null for any other list. */
+    public static int[] backingArray(Object list) {
+        return list instanceof View view ? view.ids : null;
+    }
+
     public static int[] toArray(List<Integer> list) {
         if (list instanceof View view) {
             return view.ids;

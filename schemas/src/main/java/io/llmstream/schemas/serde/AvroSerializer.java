@@ -10,14 +10,9 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericContainer;
-import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.io.BinaryEncoder;
 import org.apache.avro.io.DatumWriter;
 import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificData;
-import org.apache.avro.specific.SpecificDatumWriter;
-import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.Serializer;
 
@@ -130,47 +125,6 @@ public final class AvroSerializer<T extends GenericContainer> implements Seriali
     }
 
     private DatumWriter<T> newWriter(Schema schema, T record) {
-        // Generated classes carry their own SpecificData (with logical-type conversions such as Instant).
-        return record instanceof SpecificRecord
-                ? new SpecificDatumWriter<>(schema, SpecificData.getForClass(record.getClass())) {
-                    @Override
-                    protected void writeString(Object datum, org.apache.avro.io.Encoder out) throws java.io.IOException {
-                        super.writeString(replaceLoneSurrogates(datum), out);
-                    }
-                }
-                : new GenericDatumWriter<>(schema, GenericData.get()) {
-                    @Override
-                    protected void writeString(Object datum, org.apache.avro.io.Encoder out) throws java.io.IOException {
-                        super.writeString(replaceLoneSurrogates(datum), out);
-                    }
-                };
-    }
-
-    /**
-     * A string with a lone UTF-16 surrogate has no UTF-8 form; Java's encoder would write '?'. We write U+FFFD instead,
-     * the replacement character tiktoken uses, so text keeps the meaning "an unencodable character was here".
-     */
-    static Object replaceLoneSurrogates(Object datum) {
-        if (!(datum instanceof String s)) {
-            return datum;
-        }
-        StringBuilder fixed = null;
-        int n = s.length();
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            if (!Character.isSurrogate(c)) {
-                continue;
-            }
-            boolean paired = Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1));
-            if (paired) {
-                i++;
-                continue;
-            }
-            if (fixed == null) {
-                fixed = new StringBuilder(s);
-            }
-            fixed.setCharAt(i, '\uFFFD');
-        }
-        return fixed == null ? s : fixed.toString();
+        return DatumWriters.forRecord(schema, record);
     }
 }
