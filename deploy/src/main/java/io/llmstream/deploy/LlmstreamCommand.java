@@ -4,10 +4,12 @@ import io.llmstream.deploy.cli.BenchCommand;
 import io.llmstream.deploy.cli.DemoCommand;
 import io.llmstream.deploy.cli.DetokenizeCommand;
 import io.llmstream.deploy.cli.DumpCommand;
+import io.llmstream.deploy.cli.ExportCommand;
 import io.llmstream.deploy.cli.IngestCommand;
 import io.llmstream.deploy.cli.PlatformCommand;
 import io.llmstream.deploy.cli.StreamCommand;
 import io.llmstream.deploy.cli.TokenizeCommand;
+import io.llmstream.deploy.cli.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,6 +32,8 @@ import picocli.CommandLine.Spec;
             DetokenizeCommand.class,
             IngestCommand.class,
             StreamCommand.class,
+            TrainCommand.class,
+            ExportCommand.class,
             DumpCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class,

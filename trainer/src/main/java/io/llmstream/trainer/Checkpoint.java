@@ -1,8 +1,8 @@
 package io.llmstream.trainer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
 
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -36,6 +36,17 @@ public record Checkpoint(long step, GptConfig model, TrainingConfig training, lo
         weights = Collections.unmodifiableMap(new LinkedHashMap<>(weights));
         adamM = Collections.unmodifiableMap(new LinkedHashMap<>(adamM));
         adamV = Collections.unmodifiableMap(new LinkedHashMap<>(adamV));
+    }
+
+    /** Copies the weights into a model of the same architecture. */
+    public void assignWeights(Gpt target) {
+        if (!model.equals(target.config())) {
+            throw new IllegalStateException("checkpoint of step " + step + " is for " + model + ", not for "
+                    + target.config());
+        }
+        for (Gpt.NamedParameter p : target.namedParameters()) {
+            Tensor.require(weights, p.name()).assignTo(p.parameter().getArray());
+        }
     }
 
     /** Name of the first tensor holding a NaN or an infinity, or null when all are finite. */
@@ -85,12 +96,10 @@ public record Checkpoint(long step, GptConfig model, TrainingConfig training, lo
             if (!Arrays.equals(target.getShape().getShape(), shape)) {
                 throw new IllegalArgumentException("shape " + target.getShape() + " != " + Arrays.toString(shape));
             }
-            boolean tracked = target.hasGradient();
-            // intern swaps in the fresh native tensor under the same Java object, which the model and optimizer hold.
-            target.intern(target.getManager().create(data, new Shape(shape)));
-            if (tracked) {
-                target.setRequiresGradient(true);
-            }
+            // Copied into the array itself, which keeps whatever native memory it ends up on alive. (create() + intern()
+            // would move the native handle without the engine's direct buffer that backs it, leaving the weights on
+            // memory the next GC frees.)
+            target.set(FloatBuffer.wrap(data));
         }
     }
 }

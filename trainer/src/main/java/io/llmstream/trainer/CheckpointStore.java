@@ -2,6 +2,7 @@ package io.llmstream.trainer;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.llmstream.schemas.model.ModelFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -124,10 +125,18 @@ public final class CheckpointStore {
     /** The newest checkpoint that reads back intact (a damaged one is logged and skipped), or empty. */
     public synchronized Optional<Checkpoint> loadLatest() throws IOException {
         deleteLeftovers();
-        List<Path> dirs = committed();
+        return readLatest(root);
+    }
+
+    /**
+     * The newest intact checkpoint under {@code root}, read without touching the directory (a trainer may be writing
+     * there), for tools such as the exporter.
+     */
+    public static Optional<Checkpoint> readLatest(Path root) throws IOException {
+        List<Path> dirs = committed(root);
         for (int i = dirs.size() - 1; i >= 0; i--) {
             try {
-                return Optional.of(load(dirs.get(i)));
+                return Optional.of(read(dirs.get(i)));
             } catch (IOException | RuntimeException e) {
                 log.warn("checkpoint {} is unreadable, trying an older one: {}", dirs.get(i), e.toString());
             }
@@ -135,7 +144,13 @@ public final class CheckpointStore {
         return Optional.empty();
     }
 
-    private Checkpoint load(Path dir) throws IOException {
+    /** Whether {@code dir} is one checkpoint (rather than a store of them). */
+    public static boolean isCheckpoint(Path dir) {
+        return Files.isRegularFile(dir.resolve(META));
+    }
+
+    /** One checkpoint directory ({@code step-…}), its tensor file checked against the recorded digest. */
+    public static Checkpoint read(Path dir) throws IOException {
         Meta meta = JSON.readValue(dir.resolve(META).toFile(), Meta.class);
         if (meta.format() != FORMAT) {
             throw new IOException("unsupported checkpoint format " + meta.format());
@@ -157,7 +172,7 @@ public final class CheckpointStore {
 
     // tensors.bin: magic, count, then per tensor: group, name, rank, dims, little-endian float32 data.
     private static String writeTensors(Path file, Checkpoint c) throws IOException {
-        MessageDigest sha = FileTrees.sha256();
+        MessageDigest sha = ModelFiles.newSha256();
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
              DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
                      new DigestOutputStream(Channels.newOutputStream(channel), sha), 1 << 16))) {
@@ -190,7 +205,7 @@ public final class CheckpointStore {
 
     private static Map<String, Map<String, Checkpoint.Tensor>> readTensors(Path file, String expectedSha)
             throws IOException {
-        MessageDigest sha = FileTrees.sha256();
+        MessageDigest sha = ModelFiles.newSha256();
         Map<String, Map<String, Checkpoint.Tensor>> groups = new LinkedHashMap<>();
         try (InputStream raw = Files.newInputStream(file);
              DataInputStream in = new DataInputStream(new BufferedInputStream(new DigestInputStream(raw, sha), 1 << 16))) {
@@ -225,6 +240,10 @@ public final class CheckpointStore {
     }
 
     private List<Path> committed() throws IOException {
+        return committed(root);
+    }
+
+    private static List<Path> committed(Path root) throws IOException {
         try (Stream<Path> list = Files.list(root)) {
             return list.filter(p -> COMMITTED.matcher(p.getFileName().toString()).matches() && Files.isDirectory(p))
                     .sorted(Comparator.comparingLong(CheckpointStore::stepOf))

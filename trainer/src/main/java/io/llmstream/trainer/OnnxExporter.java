@@ -4,6 +4,8 @@ import ai.djl.nn.Parameter;
 import io.llmstream.trainer.onnx.OnnxProto.ModelProto;
 import io.llmstream.trainer.onnx.OnnxProto.OperatorSetIdProto;
 
+import io.llmstream.schemas.model.OnnxNames;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,15 +19,18 @@ import static io.llmstream.trainer.OnnxGraphBuilder.FLOAT;
 import static io.llmstream.trainer.OnnxGraphBuilder.INT64;
 import static io.llmstream.trainer.OnnxGraphBuilder.attr;
 import static io.llmstream.trainer.OnnxGraphBuilder.attrInts;
+import static io.llmstream.schemas.model.OnnxNames.ATTENTION_MASK;
+import static io.llmstream.schemas.model.OnnxNames.INPUT_IDS;
+import static io.llmstream.schemas.model.OnnxNames.LOGITS;
+import static io.llmstream.schemas.model.OnnxNames.POSITION_IDS;
+import static io.llmstream.schemas.model.OnnxNames.pastKey;
+import static io.llmstream.schemas.model.OnnxNames.pastValue;
+import static io.llmstream.schemas.model.OnnxNames.presentKey;
+import static io.llmstream.schemas.model.OnnxNames.presentValue;
 
 /**
  * Exports a {@link Gpt} as an ONNX decoder with a KV cache, opset 17, standard operators only, under HuggingFace
- * Optimum's input and output names:
- * <pre>
- *   input_ids      int64 [batch, seq]           attention_mask  int64 [batch, past + seq]  (1 = token, 0 = padding)
- *   position_ids   int64 [batch, seq]           past_key_values.{i}.key|value  float [batch, heads, past, headDim]
- *   -> logits      float [batch, seq, vocab]    present.{i}.key|value          float [batch, heads, past + seq, headDim]
- * </pre>
+ * Optimum's input and output names ({@link OnnxNames}; no grouped-query attention, so kvHeads = heads).
  * Positions come from {@code position_ids} (so left padding with {@code cumsum(mask) - 1} works); a query attends to
  * the keys at or before its own cache slot whose {@code attention_mask} is 1. The first step passes a zero-length past.
  */
@@ -34,16 +39,6 @@ public final class OnnxExporter {
     public static final int OPSET = 17;
     /** IR version 8 is the one that goes with opset 17. */
     public static final long IR_VERSION = 8;
-
-    public static final String INPUT_IDS = "input_ids";
-    public static final String ATTENTION_MASK = "attention_mask";
-    public static final String POSITION_IDS = "position_ids";
-    public static final String LOGITS = "logits";
-    /** Name templates with onnxruntime-genai's {@code %d} layer placeholder. */
-    public static final String PAST_KEY = "past_key_values.%d.key";
-    public static final String PAST_VALUE = "past_key_values.%d.value";
-    public static final String PRESENT_KEY = "present.%d.key";
-    public static final String PRESENT_VALUE = "present.%d.value";
 
     private static final String BATCH = "batch_size";
     private static final String SEQ = "sequence_length";
@@ -67,10 +62,6 @@ public final class OnnxExporter {
 
     public static void write(Gpt model, Path file) throws IOException {
         Files.write(file, export(model));
-    }
-
-    public static String layerName(String template, int layer) {
-        return String.format(template, layer);
     }
 
     private ModelProto build() {
@@ -108,10 +99,10 @@ public final class OnnxExporter {
         g.input(POSITION_IDS, INT64, BATCH, SEQ);
         g.output(LOGITS, FLOAT, BATCH, SEQ, (long) config.vocabSize());
         for (int i = 0; i < config.layers(); i++) {
-            g.input(layerName(PAST_KEY, i), FLOAT, BATCH, (long) heads, PAST, (long) headDim);
-            g.input(layerName(PAST_VALUE, i), FLOAT, BATCH, (long) heads, PAST, (long) headDim);
-            g.output(layerName(PRESENT_KEY, i), FLOAT, BATCH, (long) heads, TOTAL, (long) headDim);
-            g.output(layerName(PRESENT_VALUE, i), FLOAT, BATCH, (long) heads, TOTAL, (long) headDim);
+            g.input(pastKey(i), FLOAT, BATCH, (long) heads, PAST, (long) headDim);
+            g.input(pastValue(i), FLOAT, BATCH, (long) heads, PAST, (long) headDim);
+            g.output(presentKey(i), FLOAT, BATCH, (long) heads, TOTAL, (long) headDim);
+            g.output(presentValue(i), FLOAT, BATCH, (long) heads, TOTAL, (long) headDim);
         }
     }
 
@@ -137,10 +128,10 @@ public final class OnnxExporter {
         String p = "h." + layer + ".attn.";
         List<String> qkv = g.node("Split", 3, List.of(linear(x, p + "c_attn")), attr("axis", 2));
         String q = splitHeads(qkv.get(0));
-        String k = g.nodeTo("Concat", layerName(PRESENT_KEY, layer),
-                List.of(layerName(PAST_KEY, layer), splitHeads(qkv.get(1))), attr("axis", 2));
-        String v = g.nodeTo("Concat", layerName(PRESENT_VALUE, layer),
-                List.of(layerName(PAST_VALUE, layer), splitHeads(qkv.get(2))), attr("axis", 2));
+        String k = g.nodeTo("Concat", presentKey(layer),
+                List.of(pastKey(layer), splitHeads(qkv.get(1))), attr("axis", 2));
+        String v = g.nodeTo("Concat", presentValue(layer),
+                List.of(pastValue(layer), splitHeads(qkv.get(2))), attr("axis", 2));
         String scores = g.node("Mul", List.of(
                 g.node("MatMul", List.of(q, g.node("Transpose", List.of(k), attrInts("perm", 0, 1, 3, 2)))),
                 g.scalar((float) (1.0 / Math.sqrt(config.headDim())))));

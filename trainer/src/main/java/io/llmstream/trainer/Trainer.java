@@ -108,15 +108,24 @@ public final class Trainer implements AutoCloseable {
         return Map.copyOf(metrics);
     }
 
+    public TrainingConfig config() {
+        return config;
+    }
+
     /** Runs until {@code maxSteps} or the end of the source, then checkpoints; returns the step reached. */
     public long train() throws IOException {
         while (step < config.maxSteps() && trainStep().isPresent()) {
             // trainStep reports through the listener
         }
+        finish();
+        return step;
+    }
+
+    /** Checkpoints the current step unless that is done already (or there is no store): the way to stop early. */
+    public void finish() throws IOException {
         if (store != null && lastCheckpoint != step) {
             checkpoint();
         }
-        return step;
     }
 
     /**
@@ -218,6 +227,7 @@ public final class Trainer implements AutoCloseable {
             return Optional.empty();
         }
         Path dir = store.save(checkpoint);
+        source.checkpointed(checkpoint.positions());
         lastCheckpoint = step;
         log.info("step {}: checkpoint {}", step, dir);
         listener.onCheckpoint(step, dir);
@@ -239,13 +249,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     private void restore(Checkpoint c) throws IOException {
-        if (!c.model().equals(model.config())) {
-            throw new IllegalStateException("checkpoint of step " + c.step() + " is for " + c.model()
-                    + ", not for " + model.config());
-        }
-        for (Gpt.NamedParameter p : model.namedParameters()) {
-            Checkpoint.Tensor.require(c.weights(), p.name()).assignTo(p.parameter().getArray());
-        }
+        c.assignWeights(model);
         optimizer.restore(c.step(), c.adamM(), c.adamV());
         seed = c.seed(); // the run keeps its dropout stream even if the configured seed changed
         step = c.step();

@@ -3,10 +3,14 @@ package io.llmstream.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -26,16 +30,45 @@ public final class TrainerBenchmark {
      * @param mfu             modelGflops / matmulGflops
      */
     public record Result(String name, long parameters, long tokensPerStep, double tokensPerSecond, double modelGflops,
-                         double matmulGflops, double mfu) {}
+                         double matmulGflops, double mfu) {
+
+        /** The figures by name, in a stable order (for JSON and tables). */
+        public Map<String, Object> figures() {
+            Map<String, Object> figures = new LinkedHashMap<>();
+            figures.put("parameters", parameters);
+            figures.put("tokensPerStep", tokensPerStep);
+            figures.put("tokensPerSecond", tokensPerSecond);
+            figures.put("modelGflops", modelGflops);
+            figures.put("matmulGflops", matmulGflops);
+            figures.put("mfu", mfu);
+            return figures;
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private TrainerBenchmark() {}
+
+    /**
+     * One line of JSON for scripts ({@code llmstream bench train --json}): each model's {@link Result#figures()} under
+     * its name, e.g. {@code {"tiny-2x64":{"parameters":..,"tokensPerSecond":..,"matmulGflops":..,"mfu":..},..}}.
+     */
+    public static String toJson(List<Result> results) {
+        Map<String, Object> byName = new LinkedHashMap<>();
+        results.forEach(r -> byName.put(r.name(), r.figures()));
+        try {
+            return JSON.writeValueAsString(byName);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("numbers and strings always serialize", e);
+        }
+    }
 
     /** A tiny model and a ~10M-parameter one, both byte-vocabulary. */
     public static List<Result> run() throws IOException {
         double matmul = matmulGflops(512, 20);
         List<Result> results = new ArrayList<>();
-        results.add(measure("tiny (2 x 64)", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 20, matmul));
-        results.add(measure("10M (6 x 384)", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 3, matmul));
+        results.add(measure("tiny-2x64", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 20, matmul));
+        results.add(measure("10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 3, matmul));
         return results;
     }
 

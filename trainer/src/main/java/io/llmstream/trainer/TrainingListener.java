@@ -16,6 +16,12 @@ public interface TrainingListener {
     /** A step was refused as non-finite and training went back to the checkpoint of {@code restoredStep}. */
     default void onRestored(long failedStep, String reason, long restoredStep) {}
 
-    /** A window that cannot be trained on (wrong length, id outside the vocabulary) was skipped. */
+    /**
+     * A window that must not be trained on (another tokenizer's ids, wrong length, id outside the vocabulary) was
+     * skipped.
+     */
     default void onRejectedWindow(Window window, String reason) {}
+
+    /** A record that is not a window at all (undecodable bytes) was skipped, and dead-lettered where configured. */
+    default void onUndecodableRecord(String origin, String reason) {}
 }

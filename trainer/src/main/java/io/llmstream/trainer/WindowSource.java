@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Where the trainer reads its windows from: a file, memory, or (later) the {@code training-windows} topic.
+ * Where the trainer reads its windows from: a file, memory, or the {@code training-windows} topic.
  *
  * <p>The position is opaque to the trainer: it stores whatever {@link #position()} returns in each checkpoint and hands
  * it back to {@link #seek(Map)} on resume, so a Kafka source can use partition to next-offset. Sources are used by one
@@ -21,6 +21,12 @@ public interface WindowSource extends AutoCloseable {
 
     /** Repositions so that {@link #next()} continues right after {@code position}, a value {@link #position()} returned. */
     void seek(Map<String, Long> position) throws IOException;
+
+    /**
+     * Told after a checkpoint holding {@code position} is safely on disk. A Kafka source commits it to its consumer
+     * group here, for lag monitoring; the checkpoint stays the source of truth on resume.
+     */
+    default void checkpointed(Map<String, Long> position) {}
 
     @Override
     default void close() throws IOException {}

@@ -5,6 +5,8 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llmstream.schemas.model.ModelFiles;
+import io.llmstream.schemas.model.ModelManifest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,7 +34,7 @@ class ModelArtifactWriterTest {
         Path tokenizer = Files.writeString(dir.resolve("source-tokenizer.json"), "{\"model\":{\"type\":\"BPE\"}}");
         Path target = dir.resolve("models/tiny/3");
         ModelArtifactWriter.ModelInfo info = new ModelArtifactWriter.ModelInfo("tiny", "3",
-                new ModelArtifactWriter.SpecialTokens(1, 2, 0), "sha256:abc", Map.of("validation_loss", 1.5));
+                new ModelManifest.SpecialTokens(1, 2, 0), "tiny-bpe", "sha256:abc", Map.of("validation_loss", 1.5));
 
         try (NDManager manager = NDManager.newBaseManager()) {
             Gpt model = Gpt.create(config, manager, 1);
@@ -62,12 +64,13 @@ class ModelArtifactWriterTest {
         manifest.get("files").fields().forEachRemaining(e -> {
             listed.add(e.getKey());
             try {
-                assertThat(e.getValue().asText()).isEqualTo(FileTrees.sha256(target.resolve(e.getKey())));
+                assertThat(e.getValue().asText()).isEqualTo(ModelFiles.sha256(target.resolve(e.getKey())));
             } catch (IOException ex) {
                 throw new AssertionError(ex);
             }
         });
         assertThat(listed).containsExactlyInAnyOrder("model.onnx", "tokenizer.json", "genai_config.json");
+        ModelManifest.read(target).verify(target);
         assertThat(Files.readString(target.resolve("tokenizer.json"))).isEqualTo(Files.readString(tokenizer));
 
         JsonNode genai = JSON.readTree(target.resolve("genai_config.json").toFile());
@@ -86,5 +89,22 @@ class ModelArtifactWriterTest {
             assertThat(session.getOutputNames()).containsExactlyInAnyOrder("logits", "present.0.key", "present.0.value",
                     "present.1.key", "present.1.value");
         }
+    }
+
+    @Test
+    void aBuiltInEncodingLeavesTokenizerJsonOutAndNamesTheEncoding() throws Exception {
+        GptConfig config = new GptConfig(30, 16, 1, 2, 16, 32, 0f, true);
+        Path target = dir.resolve("models/tiny/1");
+        ModelArtifactWriter.ModelInfo info = new ModelArtifactWriter.ModelInfo("tiny", "1",
+                new ModelManifest.SpecialTokens(-1, 29, -1), "cl100k_base", "sha256:def", Map.of());
+        try (NDManager manager = NDManager.newBaseManager()) {
+            ModelArtifactWriter.write(Gpt.create(config, manager, 1), info, null, target);
+        }
+
+        ModelManifest manifest = ModelManifest.read(target);
+        assertThat(manifest.files()).containsOnlyKeys("model.onnx", "genai_config.json");
+        assertThat(manifest.tokenizerName()).isEqualTo("cl100k_base");
+        assertThat(target.resolve("tokenizer.json")).doesNotExist();
+        manifest.verify(target);
     }
 }

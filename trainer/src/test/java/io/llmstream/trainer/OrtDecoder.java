@@ -4,6 +4,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import io.llmstream.schemas.model.OnnxNames;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -83,8 +84,8 @@ final class OrtDecoder implements AutoCloseable {
         mask = grown;
         Map<String, OnnxTensor> past = new HashMap<>();
         for (int i = 0; i < config.layers(); i++) {
-            past.put(OnnxExporter.layerName(OnnxExporter.PAST_KEY, i), present(OnnxExporter.PRESENT_KEY, i));
-            past.put(OnnxExporter.layerName(OnnxExporter.PAST_VALUE, i), present(OnnxExporter.PRESENT_VALUE, i));
+            past.put(OnnxNames.pastKey(i), present(OnnxNames.presentKey(i)));
+            past.put(OnnxNames.pastValue(i), present(OnnxNames.presentValue(i)));
         }
         float[][][] logits = run(ids, positions, past);
         float[][] last = new float[b][];
@@ -98,15 +99,15 @@ final class OrtDecoder implements AutoCloseable {
         List<OnnxTensor> owned = new ArrayList<>();
         try {
             Map<String, OnnxTensor> inputs = new HashMap<>(past);
-            inputs.put(OnnxExporter.INPUT_IDS, own(owned, longs(ids)));
-            inputs.put(OnnxExporter.ATTENTION_MASK, own(owned, longs(mask)));
-            inputs.put(OnnxExporter.POSITION_IDS, own(owned, longs(positions)));
+            inputs.put(OnnxNames.INPUT_IDS, own(owned, longs(ids)));
+            inputs.put(OnnxNames.ATTENTION_MASK, own(owned, longs(mask)));
+            inputs.put(OnnxNames.POSITION_IDS, own(owned, longs(positions)));
             OrtSession.Result result = session.run(inputs);
             if (cache != null) {
                 cache.close();
             }
             cache = result;
-            OnnxTensor logits = (OnnxTensor) result.get(OnnxExporter.LOGITS).orElseThrow();
+            OnnxTensor logits = (OnnxTensor) result.get(OnnxNames.LOGITS).orElseThrow();
             long[] shape = logits.getInfo().getShape();
             FloatBuffer data = logits.getFloatBuffer();
             float[][][] out = new float[(int) shape[0]][(int) shape[1]][(int) shape[2]];
@@ -121,17 +122,17 @@ final class OrtDecoder implements AutoCloseable {
         }
     }
 
-    private OnnxTensor present(String template, int layer) {
-        return (OnnxTensor) cache.get(OnnxExporter.layerName(template, layer)).orElseThrow();
+    private OnnxTensor present(String name) {
+        return (OnnxTensor) cache.get(name).orElseThrow();
     }
 
     private Map<String, OnnxTensor> emptyPast(int batch) throws OrtException {
         Map<String, OnnxTensor> past = new HashMap<>();
         long[] shape = {batch, config.heads(), 0, config.headDim()};
         for (int i = 0; i < config.layers(); i++) {
-            for (String template : List.of(OnnxExporter.PAST_KEY, OnnxExporter.PAST_VALUE)) {
+            for (String template : List.of(OnnxNames.PAST_KEY, OnnxNames.PAST_VALUE)) {
                 FloatBuffer empty = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()).asFloatBuffer();
-                past.put(OnnxExporter.layerName(template, i), OnnxTensor.createTensor(env, empty, shape));
+                past.put(OnnxNames.layer(template, i), OnnxTensor.createTensor(env, empty, shape));
             }
         }
         return past;

@@ -34,6 +34,11 @@ final class RecordingSource implements WindowSource {
     }
 
     @Override
+    public void checkpointed(Map<String, Long> position) {
+        delegate.checkpointed(position);
+    }
+
+    @Override
     public void close() throws IOException {
         delegate.close();
     }

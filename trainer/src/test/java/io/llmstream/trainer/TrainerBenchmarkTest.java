@@ -1,8 +1,11 @@
 package io.llmstream.trainer;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -19,5 +22,11 @@ class TrainerBenchmarkTest {
         assertThat(r.tokensPerStep()).isEqualTo(32);
         assertThat(r.tokensPerSecond()).isPositive().isFinite();
         assertThat(r.mfu()).isEqualTo(r.modelGflops() / r.matmulGflops());
+
+        JsonNode json = new ObjectMapper().readTree(TrainerBenchmark.toJson(List.of(r)));
+        assertThat(json.at("/probe/tokensPerSecond").asDouble()).isEqualTo(r.tokensPerSecond());
+        assertThat(json.at("/probe/mfu").asDouble()).isEqualTo(r.mfu());
+        assertThat(json.at("/probe/matmulGflops").asDouble()).isEqualTo(matmul);
+        assertThat(json.at("/probe/parameters").asLong()).isEqualTo(model.parameterCount());
     }
 }

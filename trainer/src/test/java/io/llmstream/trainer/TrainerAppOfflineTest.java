@@ -1,0 +1,155 @@
+package io.llmstream.trainer;
+
+import io.llmstream.ops.Settings;
+import io.llmstream.schemas.model.ModelFiles;
+import io.llmstream.schemas.model.ModelManifest;
+import io.llmstream.tokenizer.Tokenizers;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class TrainerAppOfflineTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void trainsOnAFileAndWritesAModelDirectoryThatExportingTheCheckpointReproduces() throws IOException {
+        Path tokenizer = TinyTokenizer.write(dir.resolve("tokenizer.json"));
+        Path windows = windows(dir.resolve("windows.jsonl"));
+        Path out = dir.resolve("model");
+
+        TrainerApp.Outcome outcome;
+        try (TrainerApp app = TrainerApp.offline(settings(6), windows, tokenizer.toString(), out)) {
+            outcome = app.run();
+        }
+
+        assertThat(outcome.step()).isEqualTo(6);
+        assertThat(outcome.stopped()).isFalse();
+        assertThat(outcome.exports()).singleElement().satisfies(e -> assertThat(e.directory()).isEqualTo(out));
+        ModelManifest manifest = ModelManifest.read(out);
+        manifest.verify(out);
+        assertThat(manifest.version()).isEqualTo("step-000000000006");
+        assertThat(manifest.files()).containsOnlyKeys(ModelFiles.MODEL, ModelFiles.TOKENIZER, ModelFiles.GENAI_CONFIG);
+        assertThat(out.resolve(ModelFiles.TOKENIZER)).hasSameTextualContentAs(tokenizer);
+        assertThat(manifest.tokenizerFingerprint()).isEqualTo(Tokenizers.load(tokenizer.toString()).fingerprint());
+        assertThat(manifest.specialTokens()).isEqualTo(new ModelManifest.SpecialTokens(256, 256, 256));
+        assertThat(manifest.architecture().vocabSize()).isEqualTo(257);
+        assertThat(manifest.metrics()).containsKeys("train_loss", "validation_loss")
+                .containsEntry("step", 6.0).containsEntry("tokens_seen", 6.0 * 2 * 8);
+
+        assertThatThrownBy(() -> TrainerApp.offline(settings(6), windows, tokenizer.toString(), out))
+                .isInstanceOf(FileAlreadyExistsException.class);
+
+        // `llmstream export`: the checkpoint root alone is enough, and gives the very same weights.
+        Path exported = dir.resolve("exported");
+        ModelVersions.Exported e = ModelVersions.fromCheckpoint(dir.resolve("model.checkpoints"), exported);
+        assertThat(e.written()).isTrue();
+        assertThat(e.manifest().version()).isEqualTo(manifest.version());
+        assertThat(e.manifest().files()).isEqualTo(manifest.files());
+        e.manifest().verify(exported);
+    }
+
+    @Test
+    void stopCheckpointsWithoutExportingAndTheNextRunResumesThere() throws Exception {
+        Path tokenizer = TinyTokenizer.write(dir.resolve("tokenizer.json"));
+        Path windows = windows(dir.resolve("windows.jsonl"));
+        Path out = dir.resolve("model");
+        Path checkpoints = dir.resolve("model.checkpoints");
+
+        TrainerApp.Outcome stopped;
+        try (TrainerApp app = TrainerApp.offline(settings(1_000_000), windows, tokenizer.toString(), out)) {
+            CompletableFuture<Void> stopper = CompletableFuture.runAsync(() -> {
+                awaitCheckpointAtOrAfter(checkpoints, 3);
+                app.stop();
+            });
+            stopped = app.run();
+            stopper.join();
+        }
+        assertThat(stopped.stopped()).isTrue();
+        assertThat(stopped.step()).isGreaterThanOrEqualTo(3).isLessThan(1_000_000);
+        assertThat(stopped.exports()).isEmpty();
+        assertThat(out).doesNotExist();
+        assertThat(CheckpointStore.readLatest(checkpoints).orElseThrow().step()).isEqualTo(stopped.step());
+
+        try (TrainerApp app = TrainerApp.offline(settings(stopped.step() + 2), windows, tokenizer.toString(), out)) {
+            assertThat(app.trainer().step()).isEqualTo(stopped.step());
+            TrainerApp.Outcome resumed = app.run();
+            assertThat(resumed.step()).isEqualTo(stopped.step() + 2);
+            assertThat(resumed.exports()).hasSize(1);
+        }
+        ModelManifest.read(out).verify(out);
+    }
+
+    @Test
+    void checkpointsOfAnotherTokenizerAreRefused() throws IOException {
+        Path tokenizer = TinyTokenizer.write(dir.resolve("tokenizer.json"));
+        Path windows = windows(dir.resolve("windows.jsonl"));
+        try (TrainerApp app = TrainerApp.offline(settings(1), windows, tokenizer.toString(), dir.resolve("model"))) {
+            app.run();
+        }
+        Files.writeString(dir.resolve("model.checkpoints").resolve(RunInfo.FILE),
+                Files.readString(dir.resolve("model.checkpoints").resolve(RunInfo.FILE))
+                        .replaceAll("\"tokenizerFingerprint\" : \"[^\"]+\"", "\"tokenizerFingerprint\" : \"other\""));
+        Files.move(dir.resolve("model"), dir.resolve("moved"));
+
+        assertThatThrownBy(() -> TrainerApp.offline(settings(2), windows, tokenizer.toString(), dir.resolve("model")))
+                .isInstanceOf(IllegalStateException.class).hasMessageContaining("other");
+    }
+
+    /** A tiny model on the defaults; the sequence length is 8, so windows carry 9 ids. */
+    private static Settings settings(long steps) {
+        Map<String, String> values = new HashMap<>(TrainerSettings.defaults());
+        values.putAll(Map.of("model.context.length", "8", "model.layers", "1", "model.heads", "2",
+                "model.d.model", "16", "model.d.ff", "32", "train.sequence.length", "8", "train.batch.size", "2",
+                "train.warmup.steps", "1", "eval.interval", "3", "checkpoint.interval", "3"));
+        values.put("train.steps", Long.toString(steps));
+        return Settings.of(values);
+    }
+
+    /** Twenty windows of a repeating byte pattern, every fourth one VALIDATION. */
+    private static Path windows(Path file) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            int start = i;
+            String ids = IntStream.range(0, 9).mapToObj(k -> Integer.toString('a' + (start + k) % 7))
+                    .collect(Collectors.joining(","));
+            lines.add("{\"tokens\":[" + ids + "],\"split\":\"" + (i % 4 == 3 ? "VALIDATION" : "TRAIN") + "\"}");
+        }
+        return Files.write(file, lines);
+    }
+
+    private static void awaitCheckpointAtOrAfter(Path root, long step) {
+        while (true) {
+            try (Stream<Path> list = Files.list(root)) {
+                if (list.map(p -> p.getFileName().toString()).filter(n -> n.matches("step-\\d+"))
+                        .anyMatch(n -> Long.parseLong(n.substring(5)) >= step)) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not created yet
+            }
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+}
