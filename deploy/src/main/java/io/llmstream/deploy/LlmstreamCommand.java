@@ -5,8 +5,10 @@ import io.llmstream.deploy.cli.DemoCommand;
 import io.llmstream.deploy.cli.DetokenizeCommand;
 import io.llmstream.deploy.cli.DumpCommand;
 import io.llmstream.deploy.cli.ExportCommand;
+import io.llmstream.deploy.cli.GenerateCommand;
 import io.llmstream.deploy.cli.IngestCommand;
 import io.llmstream.deploy.cli.PlatformCommand;
+import io.llmstream.deploy.cli.ServeCommand;
 import io.llmstream.deploy.cli.StreamCommand;
 import io.llmstream.deploy.cli.TokenizeCommand;
 import io.llmstream.deploy.cli.TrainCommand;
@@ -34,6 +36,8 @@ import picocli.CommandLine.Spec;
             StreamCommand.class,
             TrainCommand.class,
             ExportCommand.class,
+            ServeCommand.class,
+            GenerateCommand.class,
             DumpCommand.class,
             BenchCommand.class,
             CommandLine.HelpCommand.class,

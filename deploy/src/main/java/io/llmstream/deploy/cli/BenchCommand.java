@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks (side by side in one run; --json prints the figures as one JSON object on the last line).",
-        subcommands = {BenchTokenizerCommand.class, BenchStreamCommand.class})
+        subcommands = {BenchTokenizerCommand.class, BenchStreamCommand.class, BenchTrainCommand.class,
+            BenchInferCommand.class})
 public final class BenchCommand implements Runnable {
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -1,0 +1,136 @@
+package io.llmstream.inference;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Generated tokens per second of one model, measured side by side in one run: the naive loop (one request at a time,
+ * the whole sequence recomputed every step, no KV cache), the {@link Scheduler} with batches of at most 1, 8 and 32 on
+ * a uniform workload (every prompt {@code promptTokens} long, every request {@code newTokens} greedy tokens), and
+ * continuous batching (batches of up to 32) on a mixed workload (prompts of 1 to {@code 2 * promptTokens} tokens,
+ * 1 to {@code 2 * newTokens} new tokens), whose padding waste it also reports. Prompts are random ids; EOS may end a
+ * generation early, and tokens are counted as sampled, so that only makes a run shorter.
+ */
+public final class InferenceBenchmark {
+
+    /**
+     * The workload.
+     *
+     * @param requests     requests per batched run (the naive run takes at most 4)
+     * @param promptTokens prompt length of the uniform runs, mean of the mixed one
+     * @param newTokens    tokens per request in the uniform runs, mean of the mixed one
+     */
+    public record Workload(int requests, int promptTokens, int newTokens, long seed) {
+        public Workload {
+            if (requests < 1 || promptTokens < 1 || newTokens < 1) {
+                throw new IllegalArgumentException("requests, promptTokens and newTokens must be positive");
+            }
+        }
+
+        /** 64 requests of 32 prompt and 32 new tokens. */
+        public static Workload standard() {
+            return new Workload(64, 32, 32, 42);
+        }
+    }
+
+    /**
+     * Figures of one run.
+     *
+     * @param naive        tokens/s of the loop without cache, one request at a time
+     * @param batch1       tokens/s with the KV cache, one request at a time
+     * @param batch8       tokens/s, batches of up to 8
+     * @param batch32      tokens/s, batches of up to 32
+     * @param continuous   tokens/s on the mixed workload with continuous batching (up to 32)
+     * @param paddingWaste share of the attention slots of the continuous run that were padding
+     */
+    public record Result(String model, String provider, double naive, double batch1, double batch8, double batch32,
+                         double continuous, double paddingWaste, Workload workload) {}
+
+    private InferenceBenchmark() {}
+
+    public static Result run(DecoderModel model, Workload workload) {
+        int budget = model.contextLength() - 1;
+        int prompt = Math.min(workload.promptTokens(), budget / 2);
+        int fresh = Math.min(workload.newTokens(), budget - prompt);
+        SplittableRandom random = new SplittableRandom(workload.seed());
+        List<int[]> prompts = new ArrayList<>();
+        List<Sampling> sampling = new ArrayList<>();
+        for (int i = 0; i < workload.requests(); i++) {
+            prompts.add(randomIds(model, prompt, random));
+            sampling.add(Sampling.greedy(fresh));
+        }
+        run(model, prompts.subList(0, 1), sampling.subList(0, 1), 1, new Counter()); // warm-up: session, buffers, JIT
+
+        long start = System.nanoTime();
+        long naiveTokens = 0;
+        for (int i = 0; i < Math.min(4, prompts.size()); i++) {
+            Generation g = Generator.generateWithoutCache(model, prompts.get(i), sampling.get(i));
+            naiveTokens += g.outputIds().length + (g.finishReason() == io.llmstream.schemas.FinishReason.LENGTH ? 0 : 1);
+        }
+        double naive = naiveTokens / seconds(start);
+        double batch1 = run(model, prompts, sampling, 1, new Counter());
+        double batch8 = run(model, prompts, sampling, 8, new Counter());
+        double batch32 = run(model, prompts, sampling, 32, new Counter());
+
+        List<int[]> mixedPrompts = new ArrayList<>();
+        List<Sampling> mixedSampling = new ArrayList<>();
+        for (int i = 0; i < workload.requests(); i++) {
+            int length = 1 + random.nextInt(Math.min(2 * prompt, budget - 1));
+            mixedPrompts.add(randomIds(model, length, random));
+            mixedSampling.add(Sampling.greedy(1 + random.nextInt(Math.min(2 * fresh, budget - length))));
+        }
+        Counter mixed = new Counter();
+        double continuous = run(model, mixedPrompts, mixedSampling, 32, mixed);
+        return new Result(model.id(), model.provider().label(), naive, batch1, batch8, batch32, continuous,
+                mixed.slots == 0 ? 0 : (double) mixed.padding / mixed.slots, workload);
+    }
+
+    /** Tokens/s of the scheduler over the whole workload, batches of at most {@code batchSize}. */
+    private static double run(DecoderModel model, List<int[]> prompts, List<Sampling> sampling, int batchSize,
+                              Counter counter) {
+        Scheduler<Integer> scheduler = new Scheduler<>(BatchLimits.of(batchSize), counter);
+        long start = System.nanoTime();
+        for (int i = 0; i < prompts.size(); i++) {
+            scheduler.submit(Task.generate(i, model, prompts.get(i), sampling.get(i)));
+        }
+        for (Outcome<Integer> o : scheduler.drain()) {
+            if (!o.ok()) {
+                throw new IllegalStateException(o.error());
+            }
+        }
+        return counter.tokens / seconds(start);
+    }
+
+    private static int[] randomIds(DecoderModel model, int length, SplittableRandom random) {
+        int[] ids = new int[length];
+        for (int i = 0; i < length; i++) {
+            do {
+                ids[i] = random.nextInt(model.vocabSize());
+            } while (model.isEos(ids[i]));
+        }
+        return ids;
+    }
+
+    private static double seconds(long startNanos) {
+        return Math.max(1e-9, (System.nanoTime() - startNanos) / 1e9);
+    }
+
+    /** Tokens sampled and the padding of the attention slots, over a run. */
+    private static final class Counter implements InferenceListener {
+        long tokens;
+        long slots;
+        long padding;
+
+        @Override
+        public void onForward(String phase, int rows, long slots, long paddingSlots, long nanos) {
+            this.slots += slots;
+            this.padding += paddingSlots;
+        }
+
+        @Override
+        public void onTokens(int count) {
+            tokens += count;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+package io.llmstream.inference;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llmstream.schemas.model.ModelManifest;
+import io.llmstream.tokenizer.Tokenizers;
+import io.llmstream.trainer.GptConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class DecoderModelTest {
+
+    private static final GptConfig CONFIG = new GptConfig(TestModels.VOCAB, 40, 2, 4, 32, 64, 0f, true);
+
+    @TempDir
+    static Path root;
+    private static Path exported;
+
+    @BeforeAll
+    static void export() throws IOException {
+        exported = TestModels.randomModel(root, "tiny", "3", CONFIG, 2);
+    }
+
+    @Test
+    void readsTheSignatureFromTheGraphAndTheRestFromTheManifest() {
+        try (DecoderModel model = DecoderModel.load(exported, RuntimeOptions.cpu())) {
+            assertThat(model.id()).isEqualTo("tiny:3");
+            assertThat(model.signature()).isEqualTo(new ModelSignature(2, 4, 8, TestModels.VOCAB, true));
+            assertThat(model.contextLength()).isEqualTo(40);
+            assertThat(model.eosIds()).containsExactly(TestModels.EOS);
+            assertThat(model.provider()).isEqualTo(ExecutionProvider.CPU);
+            assertThat(model.tokenizer().fingerprint())
+                    .isEqualTo(Tokenizers.load(exported.resolve("tokenizer.json").toString()).fingerprint());
+        }
+    }
+
+    @Test
+    void cudaThatCannotStartFallsBackToTheCpu() {
+        // The test classpath has the CPU build of ONNX Runtime, so the CUDA provider cannot start here.
+        try (DecoderModel model = DecoderModel.load(exported, new RuntimeOptions(ExecutionProvider.CUDA, 0, 1))) {
+            assertThat(model.provider()).isEqualTo(ExecutionProvider.CPU);
+            assertThat(Generator.generate(model, new int[] {1, 2, 3}, Sampling.greedy(3)).outputIds()).isNotEmpty();
+        }
+    }
+
+    @Test
+    void refusesAlteredFiles() throws IOException {
+        Path copy = copy("altered");
+        byte[] onnx = Files.readAllBytes(copy.resolve("model.onnx"));
+        onnx[onnx.length - 1] ^= 1;
+        Files.write(copy.resolve("model.onnx"), onnx);
+        assertThatThrownBy(() -> DecoderModel.load(copy, RuntimeOptions.cpu()))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("model.onnx").hasMessageContaining("SHA-256");
+    }
+
+    @Test
+    void refusesATokenizerOtherThanTheOneTheModelWasTrainedWith() throws IOException {
+        Path copy = copy("other-tokenizer");
+        ModelManifest m = ModelManifest.read(copy);
+        new ModelManifest(m.name(), m.version(), m.architecture(), m.specialTokens(), m.tokenizerName(),
+                "0123456789abcdef", m.metrics(), m.files(), m.createdAt()).write(copy);
+        assertThatThrownBy(() -> DecoderModel.load(copy, RuntimeOptions.cpu()))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("fingerprint");
+    }
+
+    @Test
+    void servesAnOptimumStyleExport() throws IOException {
+        Path dir = root.resolve("optimum-gpt2");
+        Files.createDirectories(dir);
+        Files.copy(exported.resolve("model.onnx"), dir.resolve("model.onnx"));
+        Files.copy(exported.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), Map.of("model_type", "gpt2",
+                "n_positions", 40, "n_head", 4, "n_embd", 32, "vocab_size", TestModels.VOCAB, "eos_token_id", 256));
+        try (DecoderModel optimum = DecoderModel.load(dir, RuntimeOptions.cpu());
+             DecoderModel ours = DecoderModel.load(exported, RuntimeOptions.cpu())) {
+            assertThat(optimum.id()).isEqualTo("optimum-gpt2:" + DecoderModel.EXTERNAL_VERSION);
+            assertThat(optimum.signature()).isEqualTo(ours.signature());
+            assertThat(optimum.contextLength()).isEqualTo(40);
+            int[] prompt = {5, 6, 7, 8};
+            assertThat(Generator.generate(optimum, prompt, Sampling.greedy(8)))
+                    .isEqualTo(Generator.generate(ours, prompt, Sampling.greedy(8)));
+        }
+    }
+
+    @Test
+    void refusesUnsupportedTokenizersAndIncompleteDirectories() throws IOException {
+        Path dir = root.resolve("wordpiece");
+        Files.createDirectories(dir);
+        Files.copy(exported.resolve("model.onnx"), dir.resolve("model.onnx"));
+        Files.writeString(dir.resolve("tokenizer.json"), "{\"model\":{\"type\":\"WordPiece\",\"vocab\":{\"a\":0}}}");
+        new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), Map.of("n_positions", 40));
+        assertThatThrownBy(() -> DecoderModel.load(dir, RuntimeOptions.cpu()))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("unsupported tokenizer")
+                .hasMessageContaining("WordPiece");
+
+        Path empty = Files.createDirectories(root.resolve("empty"));
+        assertThatThrownBy(() -> DecoderModel.load(empty, RuntimeOptions.cpu()))
+                .isInstanceOf(ModelLoadException.class).hasMessageContaining("model.json").hasMessageContaining("config.json");
+    }
+
+    private static Path copy(String name) throws IOException {
+        Path copy = root.resolve(name);
+        Files.createDirectories(copy);
+        for (String file : List.of("model.onnx", "tokenizer.json", "genai_config.json", "model.json")) {
+            Files.copy(exported.resolve(file), copy.resolve(file));
+        }
+        return copy;
+    }
+}

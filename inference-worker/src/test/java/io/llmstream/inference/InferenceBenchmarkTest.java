@@ -1,0 +1,29 @@
+package io.llmstream.inference;
+
+import io.llmstream.trainer.GptConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The benchmark runs end to end and reports sane figures; its speeds are not asserted (they go to BENCHMARKS.md). */
+class InferenceBenchmarkTest {
+
+    @TempDir
+    Path root;
+
+    @Test
+    void reportsEveryFigure() throws Exception {
+        Path dir = TestModels.randomModel(root, "bench", "1", new GptConfig(TestModels.VOCAB, 32, 1, 2, 16, 32, 0f, true), 4);
+        try (DecoderModel model = DecoderModel.load(dir, RuntimeOptions.cpu())) {
+            InferenceBenchmark.Result r = InferenceBenchmark.run(model, new InferenceBenchmark.Workload(12, 6, 6, 1));
+            assertThat(r.model()).isEqualTo("bench:1");
+            assertThat(r.provider()).isEqualTo("cpu");
+            assertThat(java.util.List.of(r.naive(), r.batch1(), r.batch8(), r.batch32(), r.continuous()))
+                    .allSatisfy(tokensPerSecond -> assertThat(tokensPerSecond).isPositive());
+            assertThat(r.paddingWaste()).isBetween(0.0, 1.0);
+        }
+    }
+}
