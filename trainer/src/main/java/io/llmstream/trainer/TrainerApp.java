@@ -158,10 +158,17 @@ public final class TrainerApp implements AutoCloseable {
         log.info("trainer finished at step {}{}", outcome.step(), outcome.stopped() ? " (stopped)" : "");
     }
 
-    /** DJL settings for a trainer process, unless given: offline (the CPU engine ships in the jar; no telemetry). */
+    /**
+     * DJL settings for a trainer process, unless given: offline (the CPU engine ships in the jar; no telemetry), and on
+     * machines with two cores or fewer one intra-op thread, which measured 5-14x faster there than PyTorch's default
+     * (its threads then fight the JVM's own for the same cores).
+     */
     public static void configureEngine() {
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
+        }
+        if (System.getProperty("ai.djl.pytorch.num_threads") == null && Runtime.getRuntime().availableProcessors() <= 2) {
+            System.setProperty("ai.djl.pytorch.num_threads", "1");
         }
     }
 
