@@ -7,18 +7,13 @@ package io.llmstream.tokenizer;
  * and HuggingFace's, where a pair merges when a merge rule names it, at the rule's index, into the rule's token.
  *
  * <p>Short pieces use a rescan of a small array (tiktoken's loop: quadratic, but fastest for a few dozen bytes); long
- * ones a linked list with a radix-heap queue of candidate pairs ({@link RadixQueue}), near-linear, so a megabyte with no split point stays cheap.
+ * ones a linked list swept rank by rank ({@link RankGroups}), near-linear, so a megabyte with no split point stays cheap.
  * Pieces of up to 16 bytes are cached per thread ({@link PieceCache}).
  */
 final class BytePairEncoder {
-    /** Pieces up to this many bytes use the array rescan; longer ones the heap. */
+    /** Pieces up to this many bytes use the array rescan; longer ones the linked list and queue. */
     static final int SHORT_PIECE = 96;
     private static final int NONE = Integer.MAX_VALUE;
-    /** Fields of a node of the long-piece merge. */
-    private static final int SYMBOL = 0;
-    private static final int RANK = 1;
-    private static final int NEXT = 2;
-    private static final int PREV = 3;
 
     private final Vocabulary vocabulary;
     /** HuggingFace's merge rules: pair of ids to rank; null for tiktoken's scheme. */
@@ -31,6 +26,8 @@ final class BytePairEncoder {
     /** The rank of every pair of single bytes, dense: the first round of every merge reads only this (256 KiB). */
     private final int[] bytePairRanks = new int[256 * 256];
     private final boolean wholePieceFirst;
+    /** One past the largest rank. */
+    private final int rankLimit;
     private final ThreadLocal<PieceCache> caches = ThreadLocal.withInitial(PieceCache::new);
 
     private BytePairEncoder(Vocabulary vocabulary, PairMap pairs, int[] mergeResults, long[] merges,
@@ -40,6 +37,7 @@ final class BytePairEncoder {
         this.mergeResults = mergeResults;
         this.merges = merges;
         this.wholePieceFirst = wholePieceFirst;
+        this.rankLimit = mergeResults == null ? vocabulary.size() : mergeResults.length;
         byte[] two = new byte[2];
         for (int b = 0; b < 256; b++) {
             two[0] = (byte) b;
@@ -103,21 +101,32 @@ final class BytePairEncoder {
     void encode(byte[] bytes, int length, IntList out, PieceCache cache, Scratch scratch) {
         if (length == 1) {
             out.add(byteIds[bytes[0] & 0xFF]);
-            return;
-        }
-        if (length <= PieceCache.MAX_LENGTH) {
-            long k0 = PieceCache.firstWord(bytes, length);
-            long k1 = PieceCache.secondWord(bytes, length);
-            int hash = PieceCache.hash(k0, k1, length);
-            if (cache.get(k0, k1, length, hash, out)) {
-                return;
-            }
-            int from = out.size();
-            encodeUncached(bytes, length, out, cache, scratch);
-            cache.put(k0, k1, length, hash, out, from);
+        } else if (length <= PieceCache.MAX_LENGTH) {
+            encodeShort(PieceCache.firstWord(bytes, length), PieceCache.secondWord(bytes, length), length, bytes,
+                    out, cache, scratch);
         } else {
             encodeUncached(bytes, length, out, cache, scratch);
         }
+    }
+
+    /**
+     * Appends the tokens of a piece of up to 16 bytes given as two little-endian words (bytes 0-7 and 8-15, zero
+     * padded), through the cache; {@code bytes} holds the piece, or is a buffer of at least 16 + 16 bytes to spell
+     * it into on a miss.
+     */
+    void encodeShort(long k0, long k1, int length, byte[] bytes, IntList out, PieceCache cache, Scratch scratch) {
+        if (length == 1) {
+            out.add(byteIds[(int) k0 & 0xFF]);
+            return;
+        }
+        int hash = PieceCache.hash(k0, k1, length);
+        if (cache.get(k0, k1, length, hash, out)) {
+            return;
+        }
+        PieceCache.spell(k0, k1, bytes);
+        int from = out.size();
+        encodeUncached(bytes, length, out, cache, scratch);
+        cache.put(k0, k1, length, hash, out, from);
     }
 
     private void encodeUncached(byte[] bytes, int length, IntList out, PieceCache cache, Scratch scratch) {
@@ -207,60 +216,99 @@ final class BytePairEncoder {
 
     /**
      * Symbols are a doubly linked list over byte positions (a merged symbol keeps its left position, so positions
-     * order symbols left to right and a symbol spans up to its successor's position); the queue holds
-     * {@code rank << 32 | position} for every pair ever formed, stale entries being skipped when popped. Per position
-     * the symbol, the rank of the pair it starts, and the links sit side by side ({@code nodes[4 * i ..]}), since
-     * merges come in rank order, all over the piece, and each touches a few neighbouring nodes.
+     * order symbols left to right and a symbol spans up to its successor's position). Each position's node is one
+     * long: its symbol, the rank of the pair it starts, and the distances to its neighbours, which never exceed a
+     * token's length (at most 255 bytes), so a merge touches a few words rather than four arrays.
+     *
+     * <p>Pairs wait in groups by rank ({@link RankGroups}). The lowest rank's positions are swept left to right:
+     * that is tiktoken's order (lowest rank, then leftmost), because a merge never forms a pair of its own rank (the
+     * new pair's token is longer than the merged one). It can form a pair of a lower rank, which must come first: the
+     * sweep then stops and puts its remaining positions back. Entries whose pair has changed since are skipped.
      */
     private void mergeLong(byte[] bytes, int length, IntList out, PieceCache cache, Scratch scratch) {
-        int[] nodes = scratch.nodes(4 * (length + 1));
-        RadixQueue queue = scratch.queue;
-        queue.clear();
+        long[] nodes = scratch.nodes(length);
+        RankGroups groups = scratch.groups;
+        groups.reset(rankLimit);
         for (int i = 0; i < length; i++) {
             int rank = i + 1 < length ? bytePairRanks[(bytes[i] & 0xFF) << 8 | bytes[i + 1] & 0xFF] : NONE;
-            nodes[4 * i + SYMBOL] = byteIds[bytes[i] & 0xFF];
-            nodes[4 * i + RANK] = rank;
-            nodes[4 * i + NEXT] = i + 1;
-            nodes[4 * i + PREV] = i - 1;
+            nodes[i] = node(byteIds[bytes[i] & 0xFF], rank, 1, 1);
             if (rank != NONE) {
-                queue.push((long) rank << 32 | i);
+                groups.add(rank, i);
             }
         }
-        nodes[4 * length + NEXT] = length;
-        while (!queue.isEmpty()) {
-            long top = queue.pop();
-            int at = (int) top;
-            int rank = (int) (top >>> 32);
-            if (nodes[4 * at + RANK] != rank) {
-                continue; // the pair changed since this entry was pushed
-            }
-            int right = nodes[4 * at + NEXT];
-            int symbol = result(rank);
-            nodes[4 * at + SYMBOL] = symbol;
-            nodes[4 * right + RANK] = NONE; // right is gone
-            int after = nodes[4 * right + NEXT];
-            nodes[4 * at + NEXT] = after;
-            int r = NONE;
-            if (after < length) {
-                nodes[4 * after + PREV] = at;
-                r = rank(bytes, symbol, nodes[4 * after + SYMBOL], at, nodes[4 * after + NEXT], cache);
-                if (r != NONE) {
-                    queue.push((long) r << 32 | at);
+        int[][] sweep = scratch.sweep;
+        while (!groups.isEmpty()) {
+            int rank = groups.lowestRank();
+            int count = groups.drain(sweep);
+            int[] batch = sweep[0];
+            for (int k = 0; k < count; k++) {
+                int at = batch[k];
+                long node = nodes[at];
+                if (rank(node) != rank) {
+                    continue; // the pair changed since it was grouped
+                }
+                int right = next(at, node);
+                long rightNode = nodes[right];
+                int after = next(right, rightNode);
+                int before = prev(at, node);
+                int symbol = result(rank);
+                nodes[right] = node(symbol(rightNode), NONE, after - right, right - at); // right is gone
+                int lowest = NONE;
+                int r = NONE;
+                if (after < length) {
+                    long afterNode = nodes[after];
+                    nodes[after] = node(symbol(afterNode), rank(afterNode), next(after, afterNode) - after, after - at);
+                    r = rank(bytes, symbol, symbol(afterNode), at, next(after, afterNode), cache);
+                    if (r != NONE) {
+                        groups.add(r, at);
+                        lowest = r;
+                    }
+                }
+                nodes[at] = node(symbol, r, after - at, at - before);
+                if (before >= 0) {
+                    long beforeNode = nodes[before];
+                    r = rank(bytes, symbol(beforeNode), symbol, before, after, cache);
+                    nodes[before] = node(symbol(beforeNode), r, at - before, before - prev(before, beforeNode));
+                    if (r != NONE) {
+                        groups.add(r, before);
+                        lowest = Math.min(lowest, r);
+                    }
+                }
+                if (lowest < rank) { // a lower-ranked pair appeared: it goes first, the rest of the sweep waits
+                    for (int rest = k + 1; rest < count; rest++) {
+                        groups.add(rank, batch[rest]);
+                    }
+                    break;
                 }
             }
-            nodes[4 * at + RANK] = r;
-            int before = nodes[4 * at + PREV];
-            if (before >= 0) {
-                r = rank(bytes, nodes[4 * before + SYMBOL], symbol, before, after, cache);
-                nodes[4 * before + RANK] = r;
-                if (r != NONE) {
-                    queue.push((long) r << 32 | before);
-                }
-            }
         }
-        for (int i = 0; i < length; i = nodes[4 * i + NEXT]) {
-            out.add(nodes[4 * i + SYMBOL]);
+        for (int i = 0; i < length; i = next(i, nodes[i])) {
+            out.add(symbol(nodes[i]));
         }
+    }
+
+    // a node: symbol (21 bits), rank (21 bits, all ones for none), distance to the next and to the previous node
+
+    private static long node(int symbol, int rank, int toNext, int toPrev) {
+        long r = rank == NONE ? PairMap.FIELD : rank;
+        return symbol | r << 21 | (long) toNext << 42 | (long) toPrev << 52;
+    }
+
+    private static int symbol(long node) {
+        return (int) (node & PairMap.FIELD);
+    }
+
+    private static int rank(long node) {
+        long r = node >>> 21 & PairMap.FIELD;
+        return r == PairMap.FIELD ? NONE : (int) r;
+    }
+
+    private static int next(int at, long node) {
+        return at + (int) (node >>> 42 & 0x3FF);
+    }
+
+    private static int prev(int at, long node) {
+        return at - (int) (node >>> 52 & 0x3FF);
     }
 
 }

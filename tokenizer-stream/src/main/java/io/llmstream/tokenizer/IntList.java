@@ -30,11 +30,6 @@ final class IntList {
         size = 0;
     }
 
-    /** Keeps the first {@code newSize} values. */
-    void truncate(int newSize) {
-        size = Math.min(size, newSize);
-    }
-
     int[] toArray() {
         return Arrays.copyOf(data, size);
     }

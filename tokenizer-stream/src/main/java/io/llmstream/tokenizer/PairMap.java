@@ -61,10 +61,6 @@ final class PairMap {
         }
     }
 
-    int size() {
-        return size;
-    }
-
     /** The 42-bit key of a pair. */
     static long key(int left, int right) {
         return (long) left << BITS | right;

@@ -19,7 +19,7 @@ final class PieceCache {
     /** {@link #rank} of a pair not in the cache. */
     static final int UNKNOWN = -1;
     private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    private static final int BITS = 13;
+    private static final int BITS = 15;
     private static final long ID = PairMap.FIELD;
     private static final int PAIR_BITS = 14;
 
@@ -71,6 +71,12 @@ final class PieceCache {
         }
         long w = (long) LONGS.get(b, 8);
         return length == MAX_LENGTH ? w : w & (1L << 8 * (length - 8)) - 1;
+    }
+
+    /** Writes the two words of a piece back as bytes 0-15 of {@code b}. */
+    static void spell(long k0, long k1, byte[] b) {
+        LONGS.set(b, 0, k0);
+        LONGS.set(b, 8, k1);
     }
 
     static int hash(long k0, long k1, int length) {

@@ -195,7 +195,7 @@ abstract class Scanner extends Splitter {
                 return run(s, i, end, LETTER_BITS);
             }
             if (canPrefix(c, cls)) {
-                int j = i + width(s, i, end);
+                int j = i + (Character.isHighSurrogate(c) ? width(s, i, end) : 1);
                 if (j < end && is(at(s, j, end), LETTER_BITS)) {
                     return run(s, j, end, LETTER_BITS);
                 }
@@ -227,7 +227,7 @@ abstract class Scanner extends Splitter {
             char c = s[i];
             int cls = at(s, i, end);
             boolean prefixed = canPrefix(c, cls);
-            int j = prefixed ? i + width(s, i, end) : end;
+            int j = !prefixed ? end : i + (Character.isHighSurrogate(c) ? width(s, i, end) : 1);
             int e;
             if (j < end && (e = upperThenLower(s, j, end)) >= 0) {
                 return withContraction(s, e, end);

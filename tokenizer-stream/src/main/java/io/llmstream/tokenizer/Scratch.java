@@ -29,8 +29,10 @@ final class Scratch {
     int[] ranks = new int[256];
     int[] starts = new int[256];
     /** The long-piece merge's nodes (see {@link BytePairEncoder}). */
-    private int[] nodes = new int[0];
-    final RadixQueue queue = new RadixQueue();
+    private long[] nodes = new long[0];
+    final RankGroups groups = new RankGroups();
+    /** The long-piece merge's sweep buffer (an array in a box, so it can grow). */
+    final int[][] sweep = {new int[256]};
     /** The current encoding stops once {@link #out} holds this many tokens. */
     int limit;
     /** Whether the current encoding records pieces in {@link #log}. */
@@ -73,9 +75,12 @@ final class Scratch {
             ranks = new int[256];
             starts = new int[256];
         }
-        queue.trim(RETAIN_LIMIT);
+        groups.trim(RETAIN_LIMIT);
+        if (sweep[0].length > RETAIN_LIMIT) {
+            sweep[0] = new int[256];
+        }
         if (nodes.length > RETAIN_LIMIT) {
-            nodes = new int[0];
+            nodes = new long[0];
         }
         if (out.capacity() > RETAIN_LIMIT) {
             out = new IntList(1024);
@@ -138,9 +143,9 @@ final class Scratch {
         }
     }
 
-    int[] nodes(int size) {
+    long[] nodes(int size) {
         if (nodes.length < size) {
-            nodes = new int[Math.max(size, nodes.length * 2)];
+            nodes = new long[Math.max(size, nodes.length * 2)];
         }
         return nodes;
     }

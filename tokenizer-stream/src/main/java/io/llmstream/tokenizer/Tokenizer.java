@@ -18,7 +18,8 @@ import java.util.OptionalInt;
  * <p>Encoding runs: added/special tokens are cut out first, then (tokenizer.json) the text is normalized, cut into
  * pieces by the pre-tokenizer, and each piece's UTF-8 bytes are merged by BPE. Lone UTF-16 surrogates are encoded as
  * U+FFFD, as tiktoken does. Instances are immutable and thread-safe; encoding uses per-thread scratch memory and
- * allocates only its result.
+ * allocates only its result. Each thread also keeps, per tokenizer it uses, a cache of recent pieces' encodings
+ * (about 1.1 MiB), which is what makes repetitive text cheap.
  */
 public final class Tokenizer {
     private static final int EXACT = 1;
@@ -350,8 +351,34 @@ public final class Tokenizer {
         if (capacity > bytes.length) {
             bytes = scratch.bytes(capacity);
         }
+        int n = end - start;
+        if (n <= PieceCache.MAX_LENGTH && !prefixSpace) {
+            // the common short ASCII piece: its chars are its bytes, packed straight into the cache key
+            long k0 = 0;
+            long k1 = 0;
+            int seen = 0;
+            for (int k = 0; k < n; k++) {
+                char c = s[start + k];
+                seen |= c;
+                if (k < 8) {
+                    k0 |= (long) c << 8 * k;
+                } else {
+                    k1 |= (long) c << 8 * (k - 8);
+                }
+            }
+            if (seen < 0x80) {
+                bpe.encodeShort(k0, k1, n, bytes, scratch.out, scratch.cache, scratch);
+                return logged(s, start, end, false, nz, scratch);
+            }
+        }
         int length = Utf8.encode(s, start, end, prefixSpace, bytes);
         bpe.encode(bytes, length, scratch.out, scratch.cache, scratch);
+        return logged(s, start, end, prefixSpace, nz, scratch);
+    }
+
+    /** Logs the piece when truncating; false once the token limit is reached. */
+    private static boolean logged(char[] s, int start, int end, boolean prefixSpace, TextNormalizer.Normalized nz,
+                                  Scratch scratch) {
         if (scratch.logging) {
             log(scratch, start, end, prefixSpace, nz);
         }

@@ -4,7 +4,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -181,6 +190,57 @@ class TokenizerTest {
         if (t.charOffset() > 0) {
             int previous = text.offsetByCodePoints(t.charOffset(), -1);
             assertThat(text.substring(previous).getBytes(StandardCharsets.UTF_8).length).isGreaterThan(kept.length);
+        }
+    }
+
+    /** A rank file with its own pattern: an unknown spelling runs on java.util.regex, with the same results. */
+    @Test
+    void rankFileWithARegexPattern(@TempDir Path dir) throws Exception {
+        Path ranks = dir.resolve("ranks.tiktoken");
+        try (InputStream in = Tokenizers.class.getResourceAsStream("/com/knuddels/jtokkit/cl100k_base.tiktoken")) {
+            Files.copy(in, ranks);
+        }
+        String pattern = "(?:" + Splitter.CL100K + ")";
+        Tokenizer regex = Tokenizers.tiktoken(ranks, pattern, Map.of("<|endoftext|>", 100257));
+        assertThat(regex.preTokenizer().usesRegex()).isTrue();
+        for (String text : new TextGenerator(21).texts(500, 30)) {
+            assertThat(regex.encode(text)).as(TiktokenExactnessTest.escape(text)).isEqualTo(CL100K.encode(text));
+        }
+        assertThat(regex.encode("a\uD800b")).isEqualTo(CL100K.encode("a\uFFFDb"));
+        assertThat(regex.encode("x<|endoftext|>", SpecialTokens.all())).endsWith(100257);
+        // a file named after a built-in encoding takes that encoding's pattern and special tokens
+        Path named = dir.resolve("cl100k_base.tiktoken");
+        Files.copy(ranks, named);
+        assertThat(Tokenizers.load(named.toString()).specialTokens()).isEqualTo(CL100K.specialTokens());
+        assertThatThrownBy(() -> Tokenizers.load(ranks.toString())).hasMessageContaining("pattern");
+    }
+
+    @Test
+    void concurrentEncodingGivesTheSameIds() throws Exception {
+        Tokenizer o200k = Tokenizers.load("o200k_base");
+        List<String> texts = new TextGenerator(31).texts(400, 40);
+        List<int[]> expected = texts.stream().map(o200k::encode).toList();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int t = 0; t < 8; t++) {
+                results.add(pool.submit(() -> {
+                    for (int round = 0; round < 5; round++) {
+                        for (int i = 0; i < texts.size(); i++) {
+                            if (!Arrays.equals(o200k.encode(texts.get(i)), expected.get(i))
+                                    || CL100K.countTokens(texts.get(i)) != CL100K.encode(texts.get(i)).length) {
+                                return false;
+                            }
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (Future<Boolean> result : results) {
+                assertThat(result.get()).isTrue();
+            }
+        } finally {
+            pool.shutdownNow();
         }
     }
 
