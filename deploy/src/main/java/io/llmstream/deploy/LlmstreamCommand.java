@@ -11,6 +11,7 @@ import io.llmstream.deploy.cli.PlatformCommand;
 import io.llmstream.deploy.cli.ServeCommand;
 import io.llmstream.deploy.cli.StreamCommand;
 import io.llmstream.deploy.cli.TokenizeCommand;
+import io.llmstream.deploy.cli.TokenizerTrainCommand;
 import io.llmstream.deploy.cli.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,6 +32,7 @@ import picocli.CommandLine.Spec;
             DemoCommand.class,
             PlatformCommand.class,
             TokenizeCommand.class,
+            TokenizerTrainCommand.class,
             DetokenizeCommand.class,
             IngestCommand.class,
             StreamCommand.class,
