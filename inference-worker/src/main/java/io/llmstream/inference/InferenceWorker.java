@@ -111,7 +111,7 @@ public final class InferenceWorker implements AutoCloseable {
 
     private InferenceWorker(WorkerSettings settings, DecoderModel initial) {
         this.settings = settings;
-        this.registry = HttpSchemaRegistryClient.fromConfig(Map.of(HttpSchemaRegistryClient.URL_CONFIG, settings.registryUrl()));
+        this.registry = HttpSchemaRegistryClient.fromConfig(settings.registry());
         this.requestReader = AvroDeserializer.specific(InferenceRequest.class, registry);
         this.resultWriter = new AvroSerializer<>(registry, false);
         this.consumer = new KafkaConsumer<>(consumerConfig(settings), new ByteArrayDeserializer(), new ByteArrayDeserializer());

@@ -15,6 +15,7 @@ import java.util.Map;
  * @param modelDir      a model to serve from the start; null to wait for the models topic
  * @param modelName     the model unpinned requests go to; null for the first loaded
  * @param instanceId    names the transactional id: stable across restarts of one worker, distinct between workers
+ * @param registry      every setting; the schema-registry client picks its keys (schema.registry.url, basic auth, ...)
  */
 public record WorkerSettings(
         Path modelDir,
@@ -30,7 +31,7 @@ public record WorkerSettings(
         String deadLettersTopic,
         String instanceId,
         int opsPort,
-        String registryUrl,
+        Map<String, String> registry,
         Map<String, Object> kafka) {
 
     public static final String DEFAULTS_RESOURCE = "/inference-worker.properties";
@@ -58,7 +59,7 @@ public record WorkerSettings(
                 s.string("topic.dead-letters"),
                 s.has("instance.id") ? s.string("instance.id") : hostName(),
                 s.integer("ops.port"),
-                s.string("schema.registry.url"),
+                s.asMap(),
                 s.kafka());
         if (settings.modelDir == null && !settings.watchModels) {
             throw new IllegalArgumentException("nothing to serve: set model.dir, or models.watch=true to follow the "
