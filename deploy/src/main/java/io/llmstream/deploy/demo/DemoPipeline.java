@@ -99,10 +99,14 @@ public final class DemoPipeline implements AutoCloseable {
         throughput.put("train", train.tokens() / stageSeconds.get("train"));
         long generated = results.stream().mapToLong(InferenceResult::getGeneratedTokens).sum();
         throughput.put("inference", generated / stageSeconds.get("inference"));
+        Map<String, Double> stages = new LinkedHashMap<>();
+        for (String stage : List.of("platform", "corpus", "tokenizer", "stream", "train", "inference")) {
+            stages.put(stage, stageSeconds.get(stage));
+        }
         return new DemoSummary(corpus.training().size() + corpus.heldOut().size(), tokens[0], windows, train.steps(),
                 train.loss(), train.validationLoss(), requests, results.size(),
                 results.stream().filter(r -> r.getStatus() == ResultStatus.ERROR).count(), generated,
-                accuracy(corpus, results), Map.copyOf(stageSeconds), Map.copyOf(throughput),
+                accuracy(corpus, results), stages, throughput,
                 train.modelDir().toAbsolutePath().toString(), bootstrap, registryUrl, topics, samples(corpus, results));
     }
 

@@ -3,6 +3,7 @@ package io.llmstream.deploy.demo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -29,6 +30,13 @@ public record DemoSummary(long documents, long tokens, long windows, long trainS
 
     /** One held-out prompt and its generation; {@code correct} is null when it cannot be checked. */
     public record Sample(String prompt, String generated, Boolean correct) {}
+
+    public DemoSummary {
+        // copies that keep the stages in pipeline order
+        stageSeconds = Collections.unmodifiableMap(new LinkedHashMap<>(stageSeconds));
+        throughput = Collections.unmodifiableMap(new LinkedHashMap<>(throughput));
+        samples = List.copyOf(samples);
+    }
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -81,8 +89,8 @@ public record DemoSummary(long documents, long tokens, long windows, long trainS
         rows.forEach((k, v) -> out.printf("  %-" + width + "s  %s%n", k, v));
         out.println();
         for (Sample s : samples) {
-            out.printf("  %s%s  ->%s%n", s.correct() == null ? "" : s.correct() ? "[ok]  " : "[bad] ", s.prompt(),
-                    s.generated().stripTrailing());
+            out.printf("  %s\"%s\" -> \"%s\"%n", s.correct() == null ? "" : s.correct() ? "[ok]  " : "[bad] ", s.prompt(),
+                    s.generated().strip());
         }
         out.flush();
     }
