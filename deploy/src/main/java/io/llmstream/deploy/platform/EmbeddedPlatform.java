@@ -55,7 +55,7 @@ public final class EmbeddedPlatform implements AutoCloseable {
 
     /**
      * Creates llmstream's default topics unless they exist: {@code models} compacted, the data topics allowing records of
-     * up to 32 MiB (the token ids of large documents). The demo and {@code llmstream platform} call this, so a fresh
+     * up to 32 MiB (the token ids of large documents). {@code llmstream platform} calls this, so a fresh
      * platform is ready for {@code ingest} and {@code stream}.
      */
     public void createDefaultTopics(int partitions) {
