@@ -7,13 +7,19 @@ import java.util.Arrays;
  * had that rank when formed, and a small heap of the ranks present. The merge takes the lowest rank's positions,
  * sorts them and sweeps them left to right, so memory is walked in order and each merge costs a few appends, where a
  * heap of all pairs would cost a logarithmic walk through megabytes. Reused across calls on one thread.
+ *
+ * <p>A group is a chain of blocks of {@value #SLOTS} positions, a block being one 64-byte cache line: a group's
+ * entries arrive spread over the whole merge, and chaining them one by one made draining a miss per entry.
  */
 final class RankGroups {
-    /** Per rank, the latest entry of its group, or -1. */
+    /** Ints per block: the previous block of the same group (or -1), the number of positions, the positions. */
+    private static final int BLOCK = 16;
+    private static final int SLOTS = BLOCK - 2;
+
+    /** Per rank, the newest block of its group, or -1. */
     private int[] heads = new int[0];
-    /** Entries side by side: a position, then the previous entry of the same group (or -1). */
-    private int[] pool = new int[2048];
-    private int entries;
+    private int[] blocks = new int[BLOCK * 256];
+    private int blockCount;
     /** Ranks with a non-empty group, as a binary min-heap. */
     private int[] ranks = new int[64];
     private int rankCount;
@@ -24,7 +30,7 @@ final class RankGroups {
             heads = new int[rankLimit];
             Arrays.fill(heads, -1);
         }
-        entries = 0;
+        blockCount = 0;
         rankCount = 0;
     }
 
@@ -33,15 +39,15 @@ final class RankGroups {
     }
 
     void add(int rank, int position) {
-        if (2 * entries == pool.length) {
-            pool = Arrays.copyOf(pool, pool.length * 2);
-        }
-        if (heads[rank] < 0) {
+        int block = heads[rank];
+        if (block < 0) {
             pushRank(rank);
+            block = heads[rank] = newBlock(-1);
+        } else if (blocks[block * BLOCK + 1] == SLOTS) {
+            block = heads[rank] = newBlock(block);
         }
-        pool[2 * entries] = position;
-        pool[2 * entries + 1] = heads[rank];
-        heads[rank] = entries++;
+        int at = block * BLOCK;
+        blocks[at + 2 + blocks[at + 1]++] = position;
     }
 
     /** The lowest rank present; its group stays until {@link #drain}. */
@@ -53,22 +59,35 @@ final class RankGroups {
     int drain(int[][] out) {
         int rank = popRank();
         int count = 0;
-        for (int e = heads[rank]; e >= 0; e = pool[2 * e + 1]) {
-            if (count == out[0].length) {
-                out[0] = Arrays.copyOf(out[0], count * 2);
+        for (int block = heads[rank]; block >= 0; block = blocks[block * BLOCK]) {
+            int at = block * BLOCK;
+            int n = blocks[at + 1];
+            if (count + n > out[0].length) {
+                out[0] = Arrays.copyOf(out[0], Math.max(2 * out[0].length, count + n));
             }
-            out[0][count++] = pool[2 * e];
+            System.arraycopy(blocks, at + 2, out[0], count, n);
+            count += n;
         }
         heads[rank] = -1;
-        Arrays.sort(out[0], 0, count); // entries come newest first, mostly a descending run, which the sort notices
+        Arrays.sort(out[0], 0, count); // blocks come newest first, each mostly ascending
         return count;
     }
 
-    /** Drops buffers grown past {@code limit}, so a huge input does not stay in a thread's memory. */
+    /** Drops buffers grown past {@code limit} positions, so a huge input does not stay in a thread's memory. */
     void trim(int limit) {
-        if (pool.length > 2 * limit) {
-            pool = new int[2048];
+        if (blocks.length > 2 * limit) {
+            blocks = new int[BLOCK * 256];
         }
+    }
+
+    private int newBlock(int previous) {
+        if ((blockCount + 1) * BLOCK > blocks.length) {
+            blocks = Arrays.copyOf(blocks, blocks.length * 2);
+        }
+        int at = blockCount * BLOCK;
+        blocks[at] = previous;
+        blocks[at + 1] = 0;
+        return blockCount++;
     }
 
     private void pushRank(int rank) {
