@@ -137,8 +137,9 @@ public final class TokenizerTopology {
                 }
                 throw new InvalidDocumentException("document '" + doc.getId() + "' at " + where(context) + " has empty text");
             }
-            int bytes = Utf8Length.of(doc.getText(), settings.maxDocumentBytes());
-            if (bytes > settings.maxDocumentBytes()) {
+            // a char is at most 3 UTF-8 bytes, so most documents need no count here
+            boolean mayBeOver = 3L * doc.getText().length() > settings.maxDocumentBytes();
+            if (mayBeOver && Utf8Length.of(doc.getText(), settings.maxDocumentBytes()) > settings.maxDocumentBytes()) {
                 throw new InvalidDocumentException("document '" + doc.getId() + "' at " + where(context)
                         + " is over max.document.bytes=" + settings.maxDocumentBytes() + " (text of "
                         + doc.getText().length() + " chars)");

@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
@@ -85,13 +86,18 @@ public final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = workDir != null ? workDir : Files.createTempDirectory("llmstream-demo-");
         boolean synthetic = input.isEmpty();
         int window = windowLength != null ? windowLength : synthetic ? 16 : 64;
         // a reversal answer is at most 5 letters and a newline; free text gets a short continuation
         int maxNewTokens = synthetic ? 8 : Math.min(16, window / 2);
-        DemoOptions options = new DemoOptions(documents, heldOut, minLetters, maxLetters, input, vocabSize, window,
-                layers, 4, dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap, registry);
+        DemoOptions options;
+        try {
+            options = new DemoOptions(documents, heldOut, minLetters, maxLetters, input, vocabSize, window, layers, 4,
+                    dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed,
+                    workDir != null ? workDir : Files.createTempDirectory("llmstream-demo-"), bootstrap, registry);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         PrintWriter out = spec.commandLine().getOut();
         try (DemoPipeline pipeline = new DemoPipeline(options, System.err)) {
             DemoSummary summary = pipeline.run();

@@ -40,6 +40,9 @@ public record DemoOptions(int documents, int heldOut, int minLetters, int maxLet
         if (input.isEmpty() && (documents < 1 || heldOut < 1)) {
             throw new IllegalArgumentException("the synthetic corpus needs at least one document and one held-out prompt");
         }
+        if (input.isEmpty() && (minLetters < 2 || maxLetters < minLetters || maxLetters > 26)) {
+            throw new IllegalArgumentException("letters per example: need 2 <= --min-letters <= --max-letters <= 26");
+        }
         if (maxNewTokens >= windowLength) {
             throw new IllegalArgumentException("--max-new-tokens must leave room for the prompt within --window-length");
         }

@@ -63,11 +63,12 @@ class PlatformCommandTest {
     }
 
     @Test
-    void demoSaysItIsNotBuiltAndFails() {
+    void demoRefusesABootstrapWithoutRegistryBeforeStartingAnything() {
         StringWriter err = new StringWriter();
-        int code = new CommandLine(new LlmstreamCommand()).setErr(new PrintWriter(err, true)).execute("demo");
-        assertThat(code).isNotZero();
-        assertThat(err.toString()).contains("not built yet");
+        int code = new CommandLine(new LlmstreamCommand()).setErr(new PrintWriter(err, true))
+                .execute("demo", "--bootstrap", "127.0.0.1:1");
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).contains("--bootstrap and --registry go together");
     }
 
     @Test
