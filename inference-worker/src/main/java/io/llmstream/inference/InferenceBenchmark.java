@@ -47,6 +47,9 @@ public final class InferenceBenchmark {
     public record Result(String model, String provider, double naive, double batch1, double batch8, double batch32,
                          double continuous, double paddingWaste, Workload workload) {}
 
+    /** Each figure is timed over at least this many seconds of repeated runs. */
+    private static final double MIN_SECONDS = 2.0;
+
     private InferenceBenchmark() {}
 
     public static Result run(DecoderModel model, Workload workload) {
@@ -60,18 +63,20 @@ public final class InferenceBenchmark {
             prompts.add(randomIds(model, prompt, random));
             sampling.add(Sampling.greedy(fresh));
         }
-        run(model, prompts.subList(0, 1), sampling.subList(0, 1), 1, new Counter()); // warm-up: session, buffers, JIT
+        // warm-up: session, buffers, JIT, and the runtime's memory for both ends of the batch range
+        pass(model, prompts, sampling, 1, new Counter());
+        pass(model, prompts, sampling, 32, new Counter());
 
         long start = System.nanoTime();
         long naiveTokens = 0;
-        for (int i = 0; i < Math.min(4, prompts.size()); i++) {
+        for (int i = 0; i < prompts.size() && (i < 4 || seconds(start) < MIN_SECONDS); i++) {
             Generation g = Generator.generateWithoutCache(model, prompts.get(i), sampling.get(i));
             naiveTokens += g.outputIds().length + (g.finishReason() == io.llmstream.schemas.FinishReason.LENGTH ? 0 : 1);
         }
         double naive = naiveTokens / seconds(start);
-        double batch1 = run(model, prompts, sampling, 1, new Counter());
-        double batch8 = run(model, prompts, sampling, 8, new Counter());
-        double batch32 = run(model, prompts, sampling, 32, new Counter());
+        double batch1 = rate(model, prompts, sampling, 1, new Counter());
+        double batch8 = rate(model, prompts, sampling, 8, new Counter());
+        double batch32 = rate(model, prompts, sampling, 32, new Counter());
 
         List<int[]> mixedPrompts = new ArrayList<>();
         List<Sampling> mixedSampling = new ArrayList<>();
@@ -81,16 +86,28 @@ public final class InferenceBenchmark {
             mixedSampling.add(Sampling.greedy(1 + random.nextInt(Math.min(2 * fresh, budget - length))));
         }
         Counter mixed = new Counter();
-        double continuous = run(model, mixedPrompts, mixedSampling, 32, mixed);
+        double continuous = rate(model, mixedPrompts, mixedSampling, 32, mixed);
         return new Result(model.id(), model.provider().label(), naive, batch1, batch8, batch32, continuous,
                 mixed.slots == 0 ? 0 : (double) mixed.padding / mixed.slots, workload);
     }
 
-    /** Tokens/s of the scheduler over the whole workload, batches of at most {@code batchSize}. */
-    private static double run(DecoderModel model, List<int[]> prompts, List<Sampling> sampling, int batchSize,
-                              Counter counter) {
-        Scheduler<Integer> scheduler = new Scheduler<>(BatchLimits.of(batchSize), counter);
+    /**
+     * Tokens/s of the scheduler over the workload, batches of at most {@code batchSize}; the workload is run again
+     * until {@link #MIN_SECONDS} have passed, so a small model's figures are not a few milliseconds of timer noise.
+     */
+    private static double rate(DecoderModel model, List<int[]> prompts, List<Sampling> sampling, int batchSize,
+                               Counter counter) {
         long start = System.nanoTime();
+        do {
+            pass(model, prompts, sampling, batchSize, counter);
+        } while (seconds(start) < MIN_SECONDS);
+        return counter.tokens / seconds(start);
+    }
+
+    /** One run of the whole workload through a scheduler. */
+    private static void pass(DecoderModel model, List<int[]> prompts, List<Sampling> sampling, int batchSize,
+                             Counter counter) {
+        Scheduler<Integer> scheduler = new Scheduler<>(BatchLimits.of(batchSize), counter);
         for (int i = 0; i < prompts.size(); i++) {
             scheduler.submit(Task.generate(i, model, prompts.get(i), sampling.get(i)));
         }
@@ -99,7 +116,6 @@ public final class InferenceBenchmark {
                 throw new IllegalStateException(o.error());
             }
         }
-        return counter.tokens / seconds(start);
     }
 
     private static int[] randomIds(DecoderModel model, int length, SplittableRandom random) {
