@@ -125,7 +125,7 @@ public final class DemoPipeline implements AutoCloseable {
             topics = DemoTopics.withPrefix("demo-" + runId + ".");
         }
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            topics.create(admin, options.partitions());
+            topics.layout().create(admin, options.partitions());
         }
         stageSeconds.put("platform", seconds(start));
         log.printf("demo: kafka %s, schema registry %s (%.1f s)%n", bootstrap, registryUrl, stageSeconds.get("platform"));

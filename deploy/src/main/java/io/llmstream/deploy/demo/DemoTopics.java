@@ -1,13 +1,8 @@
 package io.llmstream.deploy.demo;
 
+import io.llmstream.deploy.platform.TopicLayout;
 import io.llmstream.schemas.Topics;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * The topics one demo run uses. On its own embedded platform they are llmstream's default names; on a cluster given
@@ -30,22 +25,8 @@ public record DemoTopics(String documents, String heldOut, String tokens, String
         return List.of(documents, heldOut, tokens, windows, requests, results, deadLetters);
     }
 
-    /** Creates the topics that do not exist yet: data topics with {@code partitions}, models compacted. */
-    void create(Admin admin, int partitions) throws InterruptedException {
-        Map<String, String> large = Map.of("max.message.bytes", Integer.toString(32 * 1024 * 1024));
-        List<NewTopic> topics = new ArrayList<>();
-        for (String topic : dataTopics()) {
-            topics.add(new NewTopic(topic, partitions, (short) -1).configs(large));
-        }
-        topics.add(new NewTopic(models, 1, (short) -1).configs(Map.of("cleanup.policy", "compact")));
-        for (var created : admin.createTopics(topics).values().entrySet()) {
-            try {
-                created.getValue().get();
-            } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof TopicExistsException)) {
-                    throw new IllegalStateException("cannot create topic '" + created.getKey() + "': " + e.getCause().getMessage(), e.getCause());
-                }
-            }
-        }
+    /** How they are created: as llmstream's own topics, the held-out documents being a data topic. */
+    TopicLayout layout() {
+        return new TopicLayout(dataTopics(), models);
     }
 }

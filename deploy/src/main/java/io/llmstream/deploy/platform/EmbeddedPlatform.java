@@ -1,14 +1,13 @@
 package io.llmstream.deploy.platform;
 
 import io.llmstream.deploy.registry.EmbeddedSchemaRegistry;
-import io.llmstream.schemas.Topics;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,17 +53,16 @@ public final class EmbeddedPlatform implements AutoCloseable {
     }
 
     /**
-     * Creates llmstream's default topics unless they exist: {@code models} compacted, the data topics allowing records of
-     * up to 32 MiB (the token ids of large documents). {@code llmstream platform} calls this, so a fresh
-     * platform is ready for {@code ingest} and {@code stream}.
+     * Creates llmstream's default topics unless they exist ({@link TopicLayout#DEFAULT}). {@code llmstream platform}
+     * calls this, so a fresh platform is ready for {@code ingest} and {@code stream}.
      */
     public void createDefaultTopics(int partitions) {
-        Map<String, String> large = Map.of("max.message.bytes", Integer.toString(32 * 1024 * 1024));
-        for (String topic : List.of(Topics.DOCUMENTS, Topics.TOKENS, Topics.TRAINING_WINDOWS, Topics.INFERENCE_REQUESTS,
-                Topics.INFERENCE_RESULTS, Topics.DEAD_LETTERS)) {
-            kafka.createTopic(topic, partitions, large);
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers()))) {
+            TopicLayout.DEFAULT.create(admin, partitions);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while creating the default topics", e);
         }
-        kafka.createTopic(Topics.MODELS, 1, Map.of("cleanup.policy", "compact"));
     }
 
     /** Stops the registry, then the broker. Idempotent. */

@@ -26,9 +26,9 @@ class DemoSystemTest {
 
     @Test
     void syntheticTaskOnTheEmbeddedPlatform(@TempDir Path dir) throws Exception {
-        int documents = 60_000; // 800 steps of 64 windows, plus the validation share
+        int documents = 90_000; // 1 200 steps of 64 windows, plus the validation share
         int heldOut = 40;
-        DemoOptions options = new DemoOptions(documents, heldOut, 4, 4, List.of(), 512, 16, 2, 4, 64, 64, 800, 3e-3, 8, 2,
+        DemoOptions options = new DemoOptions(documents, heldOut, 4, 4, List.of(), 512, 16, 2, 4, 64, 64, 1200, 3e-3, 8, 2,
                 11, dir, null, null);
         DemoSummary summary = run(options);
 
@@ -46,10 +46,11 @@ class DemoSystemTest {
         assertThat(summary.tokens()).isEqualTo(expectedTokens);
         // one padded window per training document (an example is 11 tokens)
         assertThat(summary.windows()).isEqualTo(documents);
-        assertThat(summary.trainSteps()).isEqualTo(800);
+        assertThat(summary.trainSteps()).isEqualTo(1200);
         assertThat(summary.trainLoss()).isFinite().isLessThan(2.0);
         assertThat(summary.valLoss()).isFinite().isLessThan(2.0);
-        // sequences of 4: every held-out answer right after 800 steps in trials with two seeds; the bound leaves room
+        // sequences of 4: offline, every held-out answer was right after 800 steps; fed from Kafka (partitions
+        // interleave differently each run) 800 steps gave 70% to 100%, so 1 200, and a bound with room
         assertThat(summary.accuracy()).isGreaterThanOrEqualTo(0.8);
         assertThat(summary.generatedTokens()).isGreaterThanOrEqualTo(heldOut);
         assertThat(Path.of(summary.modelDir()).resolve("model.onnx")).isRegularFile();

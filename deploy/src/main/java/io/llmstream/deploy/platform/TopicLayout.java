@@ -1,0 +1,47 @@
+package io.llmstream.deploy.platform;
+
+import io.llmstream.schemas.Topics;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * A set of llmstream topics and how they are created: the data topics with room for records of up to 32 MiB (the token
+ * ids of large documents), {@code models} compacted with one partition. The replication factor is the broker's default.
+ *
+ * @param dataTopics documents, tokens, windows, requests, results, dead letters (and any others of the same kind)
+ * @param models     the compacted topic of published model versions
+ */
+public record TopicLayout(List<String> dataTopics, String models) {
+    /** llmstream's default topic names. */
+    public static final TopicLayout DEFAULT = new TopicLayout(List.of(Topics.DOCUMENTS, Topics.TOKENS,
+            Topics.TRAINING_WINDOWS, Topics.INFERENCE_REQUESTS, Topics.INFERENCE_RESULTS, Topics.DEAD_LETTERS), Topics.MODELS);
+
+    public TopicLayout {
+        dataTopics = List.copyOf(dataTopics);
+    }
+
+    /** Creates the topics that do not exist yet; existing ones are left as they are. */
+    public void create(Admin admin, int partitions) throws InterruptedException {
+        Map<String, String> large = Map.of("max.message.bytes", Integer.toString(32 * 1024 * 1024));
+        List<NewTopic> topics = new ArrayList<>();
+        for (String topic : dataTopics) {
+            topics.add(new NewTopic(topic, partitions, (short) -1).configs(large));
+        }
+        topics.add(new NewTopic(models, 1, (short) -1).configs(Map.of("cleanup.policy", "compact")));
+        for (var created : admin.createTopics(topics).values().entrySet()) {
+            try {
+                created.getValue().get();
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw new IllegalStateException("cannot create topic '" + created.getKey() + "': "
+                            + e.getCause().getMessage(), e.getCause());
+                }
+            }
+        }
+    }
+}
