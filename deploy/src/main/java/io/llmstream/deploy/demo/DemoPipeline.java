@@ -107,7 +107,8 @@ public final class DemoPipeline implements AutoCloseable {
                 train.loss(), train.validationLoss(), requests, results.size(),
                 results.stream().filter(r -> r.getStatus() == ResultStatus.ERROR).count(), generated,
                 accuracy(corpus, results), stages, throughput,
-                train.modelDir().toAbsolutePath().toString(), bootstrap, registryUrl, topics, samples(corpus, results));
+                train.modelDir().toAbsolutePath().toString(), bootstrap, registryUrl, topics,
+                samples(corpus, results, tokenizer, options.windowLength() - options.maxNewTokens()));
     }
 
     /** The embedded platform (or the given cluster) with this run's topics created. */
@@ -294,9 +295,12 @@ public final class DemoPipeline implements AutoCloseable {
         return (double) correct / corpus.heldOut().size();
     }
 
-    private static List<DemoSummary.Sample> samples(DemoCorpus corpus, List<InferenceResult> results) {
+    /** A few results with the prompt text the model saw (a long document is cut after its first tokens). */
+    private static List<DemoSummary.Sample> samples(DemoCorpus corpus, List<InferenceResult> results,
+                                                    Tokenizer tokenizer, int maxPromptTokens) {
         Map<String, String> prompts = new HashMap<>();
-        corpus.heldOut().forEach(d -> prompts.put(d.getId(), d.getText()));
+        corpus.heldOut().forEach(d -> prompts.put(d.getId(),
+                d.getText().substring(0, tokenizer.truncate(d.getText(), maxPromptTokens).charOffset())));
         return results.stream()
                 .sorted(Comparator.comparing(InferenceResult::getRequestId))
                 .limit(5)
