@@ -151,10 +151,11 @@ public final class OnnxExporter {
     /** c_proj(gelu(c_fc(x))) with GELU(x) = x * 0.5 * (1 + erf(x / sqrt 2)). */
     private String mlp(String prefix, String x) {
         String hidden = linear(x, prefix + ".c_fc");
-        String erf = g.node("Erf", List.of(g.node("Mul", List.of(hidden, g.scalar((float) (1.0 / Math.sqrt(2.0)))))));
+        // Exact GELU, x * (1 + erf(x / sqrt 2)) * 0.5, written in the form ONNX Runtime fuses into one Gelu kernel.
+        String erf = g.node("Erf", List.of(g.node("Div", List.of(hidden, g.scalar((float) Math.sqrt(2.0))))));
         String gelu = g.node("Mul", List.of(
-                g.node("Mul", List.of(hidden, g.scalar(0.5f))),
-                g.node("Add", List.of(erf, g.scalar(1.0f)))));
+                g.node("Mul", List.of(hidden, g.node("Add", List.of(erf, g.scalar(1.0f))))),
+                g.scalar(0.5f)));
         return linear(gelu, prefix + ".c_proj");
     }
 
