@@ -1,10 +1,8 @@
 package io.llmstream.deploy.platform;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.llmstream.deploy.support.TestClients;
-import io.llmstream.deploy.support.TestPlatform;
 import io.llmstream.schemas.registry.HttpSchemaRegistryClient;
 import io.llmstream.schemas.registry.SchemaRegistryClient;
 import java.nio.file.Path;
@@ -41,21 +39,6 @@ class EmbeddedPlatformTest {
             assertThat(platform.registryUrl()).isEqualTo(registryUrl);
             assertThat(client(registryUrl).latest("notes-value").id()).isEqualTo(id);
             assertThat(TestClients.readUntil(bootstrap, "read_committed", "notes", v -> true)).containsExactly("kept");
-        }
-    }
-
-    @Test
-    void theTestPlatformIsEmbeddedByDefaultAndRefusesUnknownBackends() {
-        try (TestPlatform platform = TestPlatform.start()) {
-            assertThat(platform.bootstrapServers()).startsWith("127.0.0.1:");
-            assertThat(client(platform.registryUrl()).subjects()).isEmpty();
-        }
-
-        System.setProperty(TestPlatform.BACKEND_PROPERTY, "mainframe");
-        try {
-            assertThatThrownBy(TestPlatform::start).hasMessageContaining("unknown backend");
-        } finally {
-            System.clearProperty(TestPlatform.BACKEND_PROPERTY);
         }
     }
 
