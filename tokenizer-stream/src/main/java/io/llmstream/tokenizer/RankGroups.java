@@ -75,7 +75,7 @@ final class RankGroups {
 
     /** Drops buffers grown past {@code limit} positions, so a huge input does not stay in a thread's memory. */
     void trim(int limit) {
-        if (blocks.length > 2 * limit) {
+        if (blocks.length / BLOCK * SLOTS > limit) {
             blocks = new int[BLOCK * 256];
         }
     }

@@ -1,10 +1,10 @@
 package io.llmstream.deploy.bench;
 
+import io.llmstream.deploy.ingest.DocumentProducer;
 import io.llmstream.ops.Settings;
 import io.llmstream.schemas.Document;
 import io.llmstream.schemas.registry.HttpSchemaRegistryClient;
 import io.llmstream.schemas.registry.SchemaRegistryClient;
-import io.llmstream.schemas.serde.AvroSerializer;
 import io.llmstream.stream.StreamSettings;
 import io.llmstream.stream.TokenizerStreamApp;
 import io.llmstream.tokenizer.Tokenizer;
@@ -23,7 +23,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * {@code llmstream bench stream}: the stream application end to end (real broker, exactly-once, one stream thread)
@@ -109,11 +108,9 @@ public final class StreamBenchmark {
     }
 
     private static void produce(String bootstrap, String registryUrl, String topic, List<String> docs) {
-        Map<String, Object> config = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ProducerConfig.LINGER_MS_CONFIG, 20, ProducerConfig.ACKS_CONFIG, "all");
         try (SchemaRegistryClient registry = HttpSchemaRegistryClient.fromConfig(Map.of("schema.registry.url", registryUrl));
              KafkaProducer<String, Document> producer =
-                     new KafkaProducer<>(config, new StringSerializer(), new AvroSerializer<>(registry, false))) {
+                     DocumentProducer.create(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), registry)) {
             for (int i = 0; i < docs.size(); i++) {
                 String id = "bench-" + i;
                 producer.send(new ProducerRecord<>(topic, id, new Document(id, docs.get(i), null, Map.of(), null)));

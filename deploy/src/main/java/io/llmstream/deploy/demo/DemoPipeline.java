@@ -16,7 +16,6 @@ import io.llmstream.stream.StreamSettings;
 import io.llmstream.stream.TokenizerStreamApp;
 import io.llmstream.tokenizer.BpeTrainer;
 import io.llmstream.tokenizer.Tokenizer;
-import io.llmstream.tokenizer.Tokenizers;
 import io.llmstream.trainer.ModelVersions;
 import io.llmstream.trainer.TrainerApp;
 import io.llmstream.trainer.TrainerSettings;
@@ -68,8 +67,8 @@ public final class DemoPipeline implements AutoCloseable {
         DemoCorpus corpus = stage("corpus", this::corpus);
         produce(corpus, topics);
         throughput.put("corpus", corpus.training().size() / stageSeconds.get("corpus"));
-        Path tokenizerJson = stage("tokenizer", () -> trainTokenizer(corpus));
-        Tokenizer tokenizer = Tokenizers.load(tokenizerJson.toString());
+        Path tokenizerJson = options.workDir().resolve("tokenizer.json");
+        Tokenizer tokenizer = stage("tokenizer", () -> trainTokenizer(corpus, tokenizerJson));
 
         long streamStart = System.nanoTime();
         TokenizerStreamApp training = track(TokenizerStreamApp.start(streamSettings(topics, tokenizerJson, false, tokenizer)));
@@ -157,8 +156,8 @@ public final class DemoPipeline implements AutoCloseable {
                 topics.documents(), corpus.heldOut().size(), topics.heldOut());
     }
 
-    /** Learns the BPE vocabulary from a sample of the training documents; writes it as tokenizer.json. */
-    private Path trainTokenizer(DemoCorpus corpus) {
+    /** Learns the BPE vocabulary from a sample of the training documents and writes it to {@code file}. */
+    private Tokenizer trainTokenizer(DemoCorpus corpus, Path file) {
         List<String> sample = new ArrayList<>();
         long chars = 0;
         for (Document doc : corpus.training()) {
@@ -169,11 +168,10 @@ public final class DemoPipeline implements AutoCloseable {
             chars += doc.getText().length();
         }
         BpeTrainer.Result result = BpeTrainer.builder().vocabSize(options.vocabSize()).build().train(sample);
-        Path file = options.workDir().resolve("tokenizer.json");
         result.writeJson(file);
         log.printf("demo: BPE tokenizer of %d tokens learnt from %,d characters -> %s%n", result.tokenizer().vocabSize(),
                 chars, file);
-        return file;
+        return result.tokenizer();
     }
 
     /** Settings of the stream app for training documents, or for held-out documents (requests instead of windows). */

@@ -33,6 +33,11 @@ public record TopicLayout(List<String> dataTopics, String models) {
             topics.add(new NewTopic(topic, partitions, (short) -1).configs(large));
         }
         topics.add(new NewTopic(models, 1, (short) -1).configs(Map.of("cleanup.policy", "compact")));
+        createMissing(admin, topics);
+    }
+
+    /** Creates the topics that do not exist yet; one that exists already is left as it is, any other failure throws. */
+    public static void createMissing(Admin admin, List<NewTopic> topics) throws InterruptedException {
         for (var created : admin.createTopics(topics).values().entrySet()) {
             try {
                 created.getValue().get();

@@ -1,13 +1,12 @@
 package io.llmstream.deploy.support;
 
 import io.llmstream.deploy.platform.EmbeddedPlatform;
+import io.llmstream.deploy.platform.TopicLayout;
 import io.llmstream.deploy.registry.EmbeddedSchemaRegistry;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.testcontainers.kafka.KafkaContainer;
@@ -102,11 +101,7 @@ public final class TestPlatform implements AutoCloseable {
     /** Creates a topic (replication factor 1) unless it exists; the same call works against either backend. */
     public void createTopic(String name, int partitions) {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
-            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new IllegalStateException("could not create topic '" + name + "': " + e.getCause(), e.getCause());
-            }
+            TopicLayout.createMissing(admin, List.of(new NewTopic(name, partitions, (short) 1)));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topic '" + name + "'", e);
