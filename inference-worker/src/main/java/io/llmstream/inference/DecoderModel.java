@@ -180,12 +180,38 @@ public final class DecoderModel implements AutoCloseable {
 
     private record Session(OrtSession session, ExecutionProvider provider) {}
 
+    /** What a session is made from: the file itself, or (when {@link ServingGraph} applies) its serving variant. */
+    private interface GraphSource {
+        OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
+    }
+
+    /** Graphs above this size are served from the file as they are, not parsed into a variant on the heap. */
+    private static final long MAX_VARIANT_BYTES = 1L << 30;
+
+    private static GraphSource graphSource(Path onnx) {
+        try {
+            if (Files.size(onnx) <= MAX_VARIANT_BYTES) {
+                var variant = ServingGraph.lastPositionsVariant(Files.readAllBytes(onnx));
+                if (variant.isPresent()) {
+                    byte[] bytes = variant.get();
+                    return (env, options) -> env.createSession(bytes, options);
+                }
+            }
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot read " + onnx + ": " + e.getMessage(), e);
+        }
+        log.info("{}: logits are computed for every position (the graph's output projection is not a plain MatMul, "
+                + "or its weights are external)", onnx);
+        return (env, options) -> env.createSession(onnx.toString(), options);
+    }
+
     /** A session on the provider asked for, or on the CPU (after one clear warning) when CUDA cannot start. */
     private static Session createSession(OrtEnvironment env, Path onnx, RuntimeOptions options) {
+        GraphSource graph = graphSource(onnx);
         if (options.provider() == ExecutionProvider.CUDA) {
             try (OrtSession.SessionOptions cuda = sessionOptions(options)) {
                 cuda.addCUDA(options.deviceId());
-                return new Session(env.createSession(onnx.toString(), cuda), ExecutionProvider.CUDA);
+                return new Session(graph.open(env, cuda), ExecutionProvider.CUDA);
             } catch (OrtException | RuntimeException | LinkageError e) {
                 if (CUDA_WARNED.compareAndSet(false, true)) {
                     log.warn("CUDA execution provider (device {}) cannot start, running on the CPU instead: {}. "
@@ -195,7 +221,7 @@ public final class DecoderModel implements AutoCloseable {
             }
         }
         try (OrtSession.SessionOptions cpu = sessionOptions(options)) {
-            return new Session(env.createSession(onnx.toString(), cpu), ExecutionProvider.CPU);
+            return new Session(graph.open(env, cpu), ExecutionProvider.CPU);
         } catch (OrtException e) {
             throw new ModelLoadException("ONNX Runtime cannot load " + onnx + ": " + e.getMessage(), e);
         }

@@ -66,8 +66,8 @@ public final class Generator {
             do {
                 length[0] = sequence.promptLength + sequence.generated();
                 cache.reset(1);
-                FloatBuffer logits = runner.forward(cache, length[0], all);
-                int id = sequence.sampler.next(logits, runner.logitsAt(0, length[0] - 1, length[0]), model.vocabSize(),
+                FloatBuffer logits = runner.forward(cache, length[0], all, 1);
+                int id = sequence.sampler.next(logits, runner.logitsAt(0, length[0] - 1), model.vocabSize(),
                         scratch);
                 sequence.accept(id);
             } while (!sequence.finished());

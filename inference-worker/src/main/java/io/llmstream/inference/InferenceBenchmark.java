@@ -63,9 +63,15 @@ public final class InferenceBenchmark {
             prompts.add(randomIds(model, prompt, random));
             sampling.add(Sampling.greedy(fresh));
         }
-        // warm-up: session, buffers, JIT, and the runtime's memory for both ends of the batch range
-        pass(model, prompts, sampling, 1, new Counter());
-        pass(model, prompts, sampling, 32, new Counter());
+        List<int[]> mixedPrompts = new ArrayList<>();
+        List<Sampling> mixedSampling = new ArrayList<>();
+        for (int i = 0; i < workload.requests(); i++) {
+            int length = 1 + random.nextInt(Math.min(2 * prompt, budget - 1));
+            mixedPrompts.add(randomIds(model, length, random));
+            mixedSampling.add(Sampling.greedy(1 + random.nextInt(Math.min(2 * fresh, budget - length))));
+        }
+        Run one = new Run(model, 1);
+        one.warmUp(prompts, sampling); // the session and the JIT, for the naive loop too
 
         long start = System.nanoTime();
         long naiveTokens = 0;
@@ -74,46 +80,62 @@ public final class InferenceBenchmark {
             naiveTokens += g.outputIds().length + (g.finishReason() == io.llmstream.schemas.FinishReason.LENGTH ? 0 : 1);
         }
         double naive = naiveTokens / seconds(start);
-        double batch1 = rate(model, prompts, sampling, 1, new Counter());
-        double batch8 = rate(model, prompts, sampling, 8, new Counter());
-        double batch32 = rate(model, prompts, sampling, 32, new Counter());
-
-        List<int[]> mixedPrompts = new ArrayList<>();
-        List<Sampling> mixedSampling = new ArrayList<>();
-        for (int i = 0; i < workload.requests(); i++) {
-            int length = 1 + random.nextInt(Math.min(2 * prompt, budget - 1));
-            mixedPrompts.add(randomIds(model, length, random));
-            mixedSampling.add(Sampling.greedy(1 + random.nextInt(Math.min(2 * fresh, budget - length))));
-        }
-        Counter mixed = new Counter();
-        double continuous = rate(model, mixedPrompts, mixedSampling, 32, mixed);
-        return new Result(model.id(), model.provider().label(), naive, batch1, batch8, batch32, continuous,
-                mixed.slots == 0 ? 0 : (double) mixed.padding / mixed.slots, workload);
+        double batch1 = one.rate(prompts, sampling);
+        double batch8 = new Run(model, 8).measure(prompts, sampling);
+        double batch32 = new Run(model, 32).measure(prompts, sampling);
+        Run continuous = new Run(model, 32);
+        double mixed = continuous.measure(mixedPrompts, mixedSampling);
+        Counter c = continuous.counter;
+        return new Result(model.id(), model.provider().label(), naive, batch1, batch8, batch32, mixed,
+                c.slots == 0 ? 0 : (double) c.padding / c.slots, workload);
     }
 
     /**
-     * Tokens/s of the scheduler over the workload, batches of at most {@code batchSize}; the workload is run again
-     * until {@link #MIN_SECONDS} have passed, so a small model's figures are not a few milliseconds of timer noise.
+     * One scheduler with batches of at most {@code batchSize}, kept for all its passes as the worker keeps its own:
+     * its buffers are sized by the first pass and reused after, so the timed passes allocate nothing.
      */
-    private static double rate(DecoderModel model, List<int[]> prompts, List<Sampling> sampling, int batchSize,
-                               Counter counter) {
-        long start = System.nanoTime();
-        do {
-            pass(model, prompts, sampling, batchSize, counter);
-        } while (seconds(start) < MIN_SECONDS);
-        return counter.tokens / seconds(start);
-    }
+    private static final class Run {
+        final DecoderModel model;
+        final Counter counter = new Counter();
+        final Scheduler<Integer> scheduler;
 
-    /** One run of the whole workload through a scheduler. */
-    private static void pass(DecoderModel model, List<int[]> prompts, List<Sampling> sampling, int batchSize,
-                             Counter counter) {
-        Scheduler<Integer> scheduler = new Scheduler<>(BatchLimits.of(batchSize), counter);
-        for (int i = 0; i < prompts.size(); i++) {
-            scheduler.submit(Task.generate(i, model, prompts.get(i), sampling.get(i)));
+        Run(DecoderModel model, int batchSize) {
+            this.model = model;
+            this.scheduler = new Scheduler<>(BatchLimits.of(batchSize), counter);
         }
-        for (Outcome<Integer> o : scheduler.drain()) {
-            if (!o.ok()) {
-                throw new IllegalStateException(o.error());
+
+        void warmUp(List<int[]> prompts, List<Sampling> sampling) {
+            pass(prompts, sampling);
+            counter.reset();
+        }
+
+        /** A warm-up pass, then {@link #rate}. */
+        double measure(List<int[]> prompts, List<Sampling> sampling) {
+            warmUp(prompts, sampling);
+            return rate(prompts, sampling);
+        }
+
+        /**
+         * Tokens/s over the workload; it is run again until {@link #MIN_SECONDS} have passed, so a small model's
+         * figures are not a few milliseconds of timer noise.
+         */
+        double rate(List<int[]> prompts, List<Sampling> sampling) {
+            long start = System.nanoTime();
+            do {
+                pass(prompts, sampling);
+            } while (seconds(start) < MIN_SECONDS);
+            return counter.tokens / seconds(start);
+        }
+
+        /** One run of the whole workload. */
+        void pass(List<int[]> prompts, List<Sampling> sampling) {
+            for (int i = 0; i < prompts.size(); i++) {
+                scheduler.submit(Task.generate(i, model, prompts.get(i), sampling.get(i)));
+            }
+            for (Outcome<Integer> o : scheduler.drain()) {
+                if (!o.ok()) {
+                    throw new IllegalStateException(o.error());
+                }
             }
         }
     }
@@ -137,6 +159,12 @@ public final class InferenceBenchmark {
         long tokens;
         long slots;
         long padding;
+
+        void reset() {
+            tokens = 0;
+            slots = 0;
+            padding = 0;
+        }
 
         @Override
         public void onForward(String phase, int rows, long slots, long paddingSlots, long nanos) {

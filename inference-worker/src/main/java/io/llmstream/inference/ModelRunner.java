@@ -19,6 +19,8 @@ import java.util.Map;
  * direct buffers it keeps between calls, has ONNX Runtime write logits and presents into direct buffers too (pinned
  * outputs), and hands the logits back as a buffer view. Row {@code r} of a pass takes {@code tokens.count(r)} new tokens
  * left-padded to the pass's width; position ids continue each row's real tokens ({@code cumsum(mask) - 1}, 1 on padding).
+ * A pass asks for the logits of its last {@code keep} columns; graphs with {@link ServingGraph#LOGITS_TO_KEEP} compute
+ * only those, others compute all and the rest are ignored.
  *
  * <p>Not thread-safe: one thread drives a runner.
  */
@@ -49,11 +51,16 @@ final class ModelRunner {
     private final long[] pastShape = new long[4];
     private final long[] presentShape = new long[4];
     private final long[] logitShape = new long[3];
+    private final long[] keepShape = {1};
+    private final LongBuffer keepInput = longs(1);
     private LongBuffer ids = longs(0);
     private LongBuffer positions = longs(0);
     private LongBuffer mask = longs(0);
     private FloatBuffer logits = KvCache.allocate(0);
     private int[] added = new int[8];
+    /** Columns of the last pass and, of those, the last ones its logits hold. */
+    private int passWidth;
+    private int logitColumns;
 
     ModelRunner(DecoderModel model) {
         this.model = model;
@@ -81,27 +88,45 @@ final class ModelRunner {
         return vocab;
     }
 
-    /** Columns per forward pass for a prefill of {@code rows} rows and {@code width} columns within the logits budget. */
+    /**
+     * Columns per forward pass for a prefill of {@code rows} rows and {@code width} columns that needs the logits of
+     * its last column: all of them when the graph computes that column's logits only, else as many as the logits
+     * budget allows.
+     */
     int chunk(int rows, int width) {
+        if (model.signature().keepsLogits()) {
+            return width;
+        }
         long perColumn = (long) rows * vocab;
         return (int) Math.max(1, Math.min(width, LOGITS_BUDGET / perColumn));
     }
 
-    /** Index of the logits of row {@code row}, column {@code column} in the buffer {@link #forward} returned. */
-    int logitsAt(int row, int column, int width) {
-        return (row * width + column) * vocab;
+    /**
+     * Index of the logits of row {@code row}, column {@code column} of the last pass in the buffer {@link #forward}
+     * returned; the column must be one of the {@code keep} it asked for.
+     */
+    int logitsAt(int row, int column) {
+        int first = passWidth - logitColumns;
+        if (column < first || column >= passWidth) {
+            throw new IllegalArgumentException("column " + column + " has no logits (kept " + first + ".." + passWidth + ")");
+        }
+        return (row * logitColumns + column - first) * vocab;
     }
 
     /**
      * One forward pass: every row of {@code cache} gets its new tokens; the cache grows by {@code width} slots.
      *
-     * @return logits {@code [rows, width, vocab]}, valid until the next pass
+     * @param keep the last columns whose logits the caller reads, at least 1
+     * @return logits {@code [rows, columns, vocab]} of at least the last {@code keep} columns (see {@link #logitsAt}),
+     *         valid until the next pass
      */
-    FloatBuffer forward(KvCache cache, int width, Tokens tokens) throws OrtException {
+    FloatBuffer forward(KvCache cache, int width, Tokens tokens, int keep) throws OrtException {
         int rows = cache.rows();
         int past = cache.slots();
         int total = past + width;
-        ensureCapacity(rows, width, total);
+        boolean keeps = model.signature().keepsLogits();
+        int columns = keeps ? Math.max(1, Math.min(keep, width)) : width;
+        ensureCapacity(rows, width, total, columns);
         for (int r = 0; r < rows; r++) {
             int n = tokens.count(r);
             int pad = width - n;
@@ -133,11 +158,15 @@ final class ModelRunner {
         System.arraycopy(pastShape, 0, presentShape, 0, 4);
         presentShape[2] = total;
         logitShape[0] = rows;
-        logitShape[1] = width;
+        logitShape[1] = columns;
         logitShape[2] = vocab;
         try {
             inputs.put(OnnxNames.INPUT_IDS, track(OnnxTensor.createTensor(env, view(ids, rows * width), tokenShape)));
             inputs.put(OnnxNames.ATTENTION_MASK, track(OnnxTensor.createTensor(env, view(mask, rows * total), maskShape)));
+            if (keeps) {
+                keepInput.put(0, columns);
+                inputs.put(ServingGraph.LOGITS_TO_KEEP, track(OnnxTensor.createTensor(env, keepInput, keepShape)));
+            }
             if (s.positionIds()) {
                 inputs.put(OnnxNames.POSITION_IDS, track(OnnxTensor.createTensor(env, view(positions, rows * width), tokenShape)));
             }
@@ -145,12 +174,14 @@ final class ModelRunner {
                 inputs.put(pastNames[t], track(OnnxTensor.createTensor(env, cache.past(t), pastShape)));
                 outputs.put(presentNames[t], track(OnnxTensor.createTensor(env, cache.present(t, total), presentShape)));
             }
-            FloatBuffer out = KvCache.view(logits, rows * width * vocab);
+            FloatBuffer out = KvCache.view(logits, rows * columns * vocab);
             outputs.put(OnnxNames.LOGITS, track(OnnxTensor.createTensor(env, out, logitShape)));
             try (OrtSession.Result ignored = model.session().run(inputs, outputs)) {
                 // the outputs are ours (pinned): the result owns nothing
             }
             cache.advance(total, added);
+            passWidth = width;
+            logitColumns = columns;
             return out;
         } finally {
             for (OnnxTensor t : open) {
@@ -167,7 +198,7 @@ final class ModelRunner {
         return tensor;
     }
 
-    private void ensureCapacity(int rows, int width, int total) {
+    private void ensureCapacity(int rows, int width, int total, int columns) {
         if (ids.capacity() < rows * width) {
             ids = longs(KvCache.grow(ids.capacity(), rows * width));
             positions = longs(ids.capacity());
@@ -175,7 +206,7 @@ final class ModelRunner {
         if (mask.capacity() < rows * total) {
             mask = longs(KvCache.grow(mask.capacity(), rows * total));
         }
-        long logitFloats = (long) rows * width * vocab;
+        long logitFloats = (long) rows * columns * vocab;
         if (logitFloats > Integer.MAX_VALUE - 8) {
             throw new IllegalArgumentException("a pass of " + rows + " x " + width + " tokens would hold "
                     + logitFloats + " logits; use smaller chunks");

@@ -20,8 +20,11 @@ import java.util.Map;
  * @param vocabSize   logits per position
  * @param positionIds whether the graph takes {@code position_ids}; without them a left-padded row would get shifted
  *                    positions, so such models are served one request at a time
+ * @param keepsLogits whether the graph takes {@link ServingGraph#LOGITS_TO_KEEP}, so a pass can ask for the logits of
+ *                    its last positions only
  */
-public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize, boolean positionIds) {
+public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize, boolean positionIds,
+                             boolean keepsLogits) {
 
     /** Values a config file may supply for dimensions the graph leaves symbolic; 0 where unknown. */
     record Hints(int kvHeads, int headDim, int vocabSize) {}
@@ -72,7 +75,11 @@ public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize
         int kvHeads = dimension(cache[1], hints.kvHeads(), "KV heads");
         int headDim = dimension(cache[3], hints.headDim(), "head size");
         int vocab = dimension(logitShape[2], hints.vocabSize(), "vocabulary size");
-        return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds);
+        boolean keepsLogits = inputs.containsKey(ServingGraph.LOGITS_TO_KEEP);
+        if (keepsLogits) {
+            requireTensor(inputs, ServingGraph.LOGITS_TO_KEEP, OnnxJavaType.INT64, "input");
+        }
+        return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds, keepsLogits);
     }
 
     /** Floats of one layer's key (or value) cache for one row and one cache slot. */

@@ -236,7 +236,7 @@ public final class Scheduler<T> {
         long now = System.nanoTime();
         for (int i = 0; i < n; i++) {
             Sequence<T> s = joining.get(i);
-            s.accept(s.sampler.next(logits, engine.runner.logitsAt(i, width - 1, width), engine.vocab, engine.sampling));
+            s.accept(s.sampler.next(logits, engine.runner.logitsAt(i, width - 1), engine.vocab, engine.sampling));
             listener.onFirstToken(now - s.task.submitNanos());
         }
         listener.onTokens(n);
@@ -276,7 +276,7 @@ public final class Scheduler<T> {
         long started = System.nanoTime();
         FloatBuffer logits;
         try {
-            logits = engine.runner.forward(engine.main, 1, engine.decodeTokens);
+            logits = engine.runner.forward(engine.main, 1, engine.decodeTokens, 1);
         } catch (OrtException | RuntimeException e) {
             for (Sequence<T> s : rows) {
                 done.add(failure(s.task, s.startedMillis, s.startedNanos, e));
@@ -287,7 +287,7 @@ public final class Scheduler<T> {
         reportForward("decode", engine.main, started);
         for (int r = 0; r < rows.size(); r++) {
             Sequence<T> s = rows.get(r);
-            s.accept(s.sampler.next(logits, engine.runner.logitsAt(r, 0, 1), engine.vocab, engine.sampling));
+            s.accept(s.sampler.next(logits, engine.runner.logitsAt(r, 0), engine.vocab, engine.sampling));
         }
         listener.onTokens(rows.size());
         retire(done);
@@ -352,7 +352,7 @@ public final class Scheduler<T> {
             for (int i = 0; i < n; i++) {
                 List<Task.Label> labels = tasks.get(i).labels();
                 scores[i] = new double[labels.size()];
-                int at = engine.runner.logitsAt(i, width - 1, width);
+                int at = engine.runner.logitsAt(i, width - 1);
                 double norm = logSumExp(logits, at, engine.vocab);
                 for (int j = 0; j < labels.size(); j++) {
                     int[] ids = labels.get(j).ids();
@@ -415,14 +415,14 @@ public final class Scheduler<T> {
                 public int token(int row, int i) {
                     return tails[row][i];
                 }
-            });
+            }, widest);
             reportForward("classify", engine.labels, started);
             for (int r = 0; r < count; r++) {
                 int[] ids = tails[r];
                 int pad = widest - (ids.length - 1);
                 double sum = 0;
                 for (int k = 1; k < ids.length; k++) {
-                    int at = engine.runner.logitsAt(r, pad + k - 1, widest);
+                    int at = engine.runner.logitsAt(r, pad + k - 1);
                     sum += logits.get(at + ids[k]) - logSumExp(logits, at, engine.vocab);
                 }
                 int[] ref = pending.get(from + r);
@@ -478,7 +478,7 @@ public final class Scheduler<T> {
         for (int start = 0; start < width; start += chunk) {
             long started = System.nanoTime();
             engine.prefill.set(prompts, lengths, width, start, Math.min(width, start + chunk));
-            logits = engine.runner.forward(cache, engine.prefill.lastWidth(), engine.prefill);
+            logits = engine.runner.forward(cache, engine.prefill.lastWidth(), engine.prefill, 1);
             reportForward(phase, cache, started);
         }
         return logits;

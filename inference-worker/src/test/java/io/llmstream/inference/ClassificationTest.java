@@ -133,10 +133,10 @@ class ClassificationTest {
                 public int token(int row, int i) {
                     return all[i];
                 }
-            });
+            }, all.length);
             double score = 0;
             for (int k = 0; k < ids.length; k++) {
-                int at = runner.logitsAt(0, prompt.length - 1 + k, all.length);
+                int at = runner.logitsAt(0, prompt.length - 1 + k);
                 double max = Double.NEGATIVE_INFINITY;
                 for (int v = 0; v < model.vocabSize(); v++) {
                     max = Math.max(max, logits.get(at + v));

@@ -1,8 +1,8 @@
 package io.llmstream.trainer;
 
 import ai.djl.nn.Parameter;
-import io.llmstream.trainer.onnx.OnnxProto.ModelProto;
-import io.llmstream.trainer.onnx.OnnxProto.OperatorSetIdProto;
+import io.llmstream.schemas.onnx.OnnxProto.ModelProto;
+import io.llmstream.schemas.onnx.OnnxProto.OperatorSetIdProto;
 
 import io.llmstream.schemas.model.OnnxNames;
 

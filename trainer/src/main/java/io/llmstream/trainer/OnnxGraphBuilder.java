@@ -1,13 +1,13 @@
 package io.llmstream.trainer;
 
 import com.google.protobuf.ByteString;
-import io.llmstream.trainer.onnx.OnnxProto.AttributeProto;
-import io.llmstream.trainer.onnx.OnnxProto.GraphProto;
-import io.llmstream.trainer.onnx.OnnxProto.NodeProto;
-import io.llmstream.trainer.onnx.OnnxProto.TensorProto;
-import io.llmstream.trainer.onnx.OnnxProto.TensorShapeProto;
-import io.llmstream.trainer.onnx.OnnxProto.TypeProto;
-import io.llmstream.trainer.onnx.OnnxProto.ValueInfoProto;
+import io.llmstream.schemas.onnx.OnnxProto.AttributeProto;
+import io.llmstream.schemas.onnx.OnnxProto.GraphProto;
+import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
+import io.llmstream.schemas.onnx.OnnxProto.TensorProto;
+import io.llmstream.schemas.onnx.OnnxProto.TensorShapeProto;
+import io.llmstream.schemas.onnx.OnnxProto.TypeProto;
+import io.llmstream.schemas.onnx.OnnxProto.ValueInfoProto;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,0 +1,116 @@
+package io.llmstream.inference;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.llmstream.schemas.model.OnnxNames;
+import io.llmstream.schemas.onnx.OnnxProto.ModelProto;
+import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
+import io.llmstream.trainer.GptConfig;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+class ServingGraphTest {
+
+    private static final GptConfig CONFIG = new GptConfig(TestModels.VOCAB, 32, 2, 4, 32, 64, 0f, true);
+    private static final long[] IDS = {5, 17, 99, 3, 250, 41, 7};
+
+    @TempDir
+    static Path root;
+    private static byte[] original;
+
+    @BeforeAll
+    static void export() throws IOException {
+        original = Files.readAllBytes(TestModels.randomModel(root, "tiny", "1", CONFIG, 3).resolve("model.onnx"));
+    }
+
+    @Test
+    void keptPositionsAreTheLastColumnsOfTheFullLogits() throws OrtException {
+        byte[] variant = ServingGraph.lastPositionsVariant(original).orElseThrow();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession full = env.createSession(original); OrtSession serving = env.createSession(variant)) {
+            assertThat(serving.getInputNames()).contains(ServingGraph.LOGITS_TO_KEEP);
+            float[] expected = logits(env, full, -1);
+            int v = CONFIG.vocabSize();
+            assertThat(logits(env, serving, 0)).containsExactly(expected); // 0 keeps every position
+            float[] last = logits(env, serving, 1);
+            assertThat(last).hasSize(v);
+            for (int i = 0; i < v; i++) {
+                assertThat(last[i]).isCloseTo(expected[(IDS.length - 1) * v + i], within(1e-5f));
+            }
+            float[] lastThree = logits(env, serving, 3);
+            assertThat(lastThree).hasSize(3 * v);
+            for (int i = 0; i < 3 * v; i++) {
+                assertThat(lastThree[i]).isCloseTo(expected[(IDS.length - 3) * v + i], within(1e-5f));
+            }
+            assertThat(logits(env, serving, 100)).containsExactly(expected); // more than there are: all
+        }
+    }
+
+    @Test
+    void graphsOfAnotherShapeAreServedAsTheyAre() throws IOException {
+        ModelProto proto = ModelProto.parseFrom(original);
+        var graph = proto.getGraph().toBuilder();
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            NodeProto n = graph.getNode(i);
+            if (n.getOutputList().contains(OnnxNames.LOGITS)) {
+                graph.setNode(i, n.toBuilder().setOpType("Gemm")); // any projection but a plain MatMul
+            }
+        }
+        byte[] other = proto.toBuilder().setGraph(graph).build().toByteArray();
+        assertThat(ServingGraph.lastPositionsVariant(other)).isEmpty();
+        assertThat(ServingGraph.lastPositionsVariant(new byte[] {1, 2, 3})).isEmpty();
+        byte[] variant = ServingGraph.lastPositionsVariant(original).orElseThrow();
+        assertThat(ServingGraph.lastPositionsVariant(variant)).as("applied once").isEmpty();
+    }
+
+    /** Logits of one row of {@link #IDS} with an empty cache; {@code keep < 0} feeds no keep input. */
+    private static float[] logits(OrtEnvironment env, OrtSession session, long keep) throws OrtException {
+        int n = IDS.length;
+        Map<String, OnnxTensor> in = new HashMap<>();
+        long[] positions = new long[n];
+        long[] mask = new long[n];
+        for (int i = 0; i < n; i++) {
+            positions[i] = i;
+            mask[i] = 1;
+        }
+        try {
+            in.put(OnnxNames.INPUT_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(IDS), new long[] {1, n}));
+            in.put(OnnxNames.ATTENTION_MASK, OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {1, n}));
+            in.put(OnnxNames.POSITION_IDS, OnnxTensor.createTensor(env, LongBuffer.wrap(positions), new long[] {1, n}));
+            long[] pastShape = {1, CONFIG.heads(), 0, CONFIG.dModel() / CONFIG.heads()};
+            FloatBuffer empty = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()).asFloatBuffer();
+            for (int l = 0; l < CONFIG.layers(); l++) {
+                in.put(OnnxNames.pastKey(l), OnnxTensor.createTensor(env, empty, pastShape));
+                in.put(OnnxNames.pastValue(l), OnnxTensor.createTensor(env, empty, pastShape));
+            }
+            if (keep >= 0) {
+                in.put(ServingGraph.LOGITS_TO_KEEP, OnnxTensor.createTensor(env, LongBuffer.wrap(new long[] {keep}),
+                        new long[] {1}));
+            }
+            try (OrtSession.Result r = session.run(in)) {
+                FloatBuffer out = ((OnnxTensor) r.get(OnnxNames.LOGITS).orElseThrow()).getFloatBuffer();
+                float[] values = new float[out.remaining()];
+                out.get(values);
+                return values;
+            }
+        } finally {
+            in.values().forEach(OnnxTensor::close);
+        }
+    }
+}
