@@ -40,9 +40,12 @@ public final class TokenizerBenchmark {
         }
     }
 
-    /** One contender on one encoding: median and best throughput over the timed rounds, and agreement with ours. */
+    /**
+     * One contender on one encoding: median and best throughput over the timed rounds, agreement with ours, and how
+     * many times faster ours was: the median over rounds of the two throughputs' ratio within a round.
+     */
     public record Throughput(String encoding, String contender, double medianMegabytesPerSecond,
-                             double bestMegabytesPerSecond, long tokens, boolean sameIdsAsOurs) {
+                             double bestMegabytesPerSecond, long tokens, boolean sameIdsAsOurs, double oursTimesFaster) {
     }
 
     /** Loading one encoding from cold, and the heap it keeps. */
@@ -88,14 +91,9 @@ public final class TokenizerBenchmark {
                     contenders.add(hf);
                 }
             }
-            double oursPerByte = 0;
-            for (Contender c : contenders) {
-                Throughput t = measure(encoding, c, ours, documents, bytes, options.rounds());
-                throughput.add(t);
-                if (c.name().equals("llmstream")) {
-                    oursPerByte = 1e3 / t.medianMegabytesPerSecond() / 1.048576;
-                }
-            }
+            List<Throughput> measured = measure(encoding, contenders, ours, documents, bytes, options.rounds());
+            throughput.addAll(measured);
+            double oursPerByte = 1e3 / measured.get(0).medianMegabytesPerSecond() / 1.048576;
             if (options.worstCase()) {
                 for (Map.Entry<String, String> input : worstCaseInputs().entrySet()) {
                     double nanos = nanosPerByte(ours, input.getValue());
@@ -149,9 +147,10 @@ public final class TokenizerBenchmark {
                     l.millis(), l.retainedMegabytes());
         }
         for (Throughput t : r.throughput()) {
-            System.out.printf("  %-12s %-10s %8.1f MB/s median, %8.1f best  (%d tokens%s)%n", t.encoding(),
+            System.out.printf("  %-12s %-10s %8.1f MB/s median, %8.1f best  (%d tokens%s)%s%n", t.encoding(),
                     t.contender(), t.medianMegabytesPerSecond(), t.bestMegabytesPerSecond(), t.tokens(),
-                    t.sameIdsAsOurs() ? ", same ids" : ", DIFFERENT ids");
+                    t.sameIdsAsOurs() ? ", same ids" : ", DIFFERENT ids",
+                    t.contender().equals("llmstream") ? "" : String.format("; llmstream %.2fx faster", t.oursTimesFaster()));
         }
         for (WorstCase w : r.worstCases()) {
             System.out.printf("  worst case %-12s %-16s %8.1f ns/byte = %5.1fx the corpus%n", w.encoding(), w.input(),
@@ -159,26 +158,48 @@ public final class TokenizerBenchmark {
         }
     }
 
-    private static Throughput measure(String encoding, Contender contender, Tokenizer ours, List<String> documents,
-                                      long bytes, int rounds) {
-        boolean same = true;
-        long tokens = 0;
-        for (String d : documents) {
-            int[] ids = contender.encode(d);
-            tokens += ids.length;
-            same &= Arrays.equals(ids, ours.encode(d));
+    /**
+     * Times the contenders (ours first) in interleaved rounds, each round timing every contender once, so that a
+     * drift of this machine's speed, which can reach a third within a minute on a shared VM, falls on all of them
+     * alike instead of on whichever ran during a slow spell.
+     */
+    private static List<Throughput> measure(String encoding, List<Contender> contenders, Tokenizer ours,
+                                            List<String> documents, long bytes, int rounds) {
+        int n = contenders.size();
+        long[] tokens = new long[n];
+        boolean[] same = new boolean[n];
+        double[][] rates = new double[n][Math.max(1, rounds)];
+        for (int c = 0; c < n; c++) {
+            same[c] = true;
+            for (String d : documents) {
+                int[] ids = contenders.get(c).encode(d);
+                tokens[c] += ids.length;
+                same[c] &= Arrays.equals(ids, ours.encode(d));
+            }
+            for (int w = 0; w < 2; w++) { // warm-up
+                encodeAll(contenders.get(c), documents);
+            }
         }
-        for (int w = 0; w < 2; w++) { // warm-up
-            encodeAll(contender, documents);
+        for (int i = 0; i < rates[0].length; i++) {
+            for (int c = 0; c < n; c++) {
+                long start = System.nanoTime();
+                encodeAll(contenders.get(c), documents);
+                rates[c][i] = bytes / 1048576.0 / ((System.nanoTime() - start) / 1e9);
+            }
         }
-        double[] rates = new double[Math.max(1, rounds)];
-        for (int i = 0; i < rates.length; i++) {
-            long start = System.nanoTime();
-            encodeAll(contender, documents);
-            rates[i] = bytes / 1048576.0 / ((System.nanoTime() - start) / 1e9);
+        List<Throughput> out = new ArrayList<>();
+        for (int c = 0; c < n; c++) {
+            double[] ratios = new double[rates[c].length];
+            for (int i = 0; i < ratios.length; i++) {
+                ratios[i] = rates[0][i] / rates[c][i];
+            }
+            double[] sorted = rates[c].clone();
+            Arrays.sort(sorted);
+            Arrays.sort(ratios);
+            out.add(new Throughput(encoding, contenders.get(c).name(), sorted[sorted.length / 2],
+                    sorted[sorted.length - 1], tokens[c], same[c], ratios[ratios.length / 2]));
         }
-        Arrays.sort(rates);
-        return new Throughput(encoding, contender.name(), rates[rates.length / 2], rates[rates.length - 1], tokens, same);
+        return out;
     }
 
     private static long encodeAll(Contender contender, List<String> documents) {
