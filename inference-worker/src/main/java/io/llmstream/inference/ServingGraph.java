@@ -7,9 +7,10 @@ import io.llmstream.schemas.onnx.OnnxProto.ModelProto;
 import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
 import io.llmstream.schemas.onnx.OnnxProto.TensorProto;
 import io.llmstream.schemas.onnx.OnnxProto.TensorShapeProto;
-import io.llmstream.schemas.onnx.OnnxProto.TypeProto;
 import io.llmstream.schemas.onnx.OnnxProto.ValueInfoProto;
+import io.llmstream.schemas.onnx.OnnxProtos;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -34,6 +35,8 @@ final class ServingGraph {
     private static final int DATA_LOCATION_FIELD = 14;
     /** Slice takes its starts, ends and axes as inputs from opset 10 on. */
     private static final long SLICE_INPUTS_OPSET = 10;
+    /** The shape of the one-element vectors Slice takes. */
+    private static final long[] VECTOR = {1};
 
     private ServingGraph() {}
 
@@ -62,13 +65,14 @@ final class ServingGraph {
         String start = PREFIX + "start";
         String kept = PREFIX + "hidden";
         GraphProto.Builder edited = graph.toBuilder()
-                .addInput(ValueInfoProto.newBuilder().setName(LOGITS_TO_KEEP).setType(int64Vector()))
-                .addInitializer(int64(PREFIX + "end", Long.MAX_VALUE))
-                .addInitializer(int64(PREFIX + "axis", 1))
+                .addInput(OnnxProtos.valueInfo(LOGITS_TO_KEEP, TensorProto.DataType.INT64_VALUE, 1))
+                .addInitializer(OnnxProtos.int64Tensor(PREFIX + "end", VECTOR, Long.MAX_VALUE))
+                .addInitializer(OnnxProtos.int64Tensor(PREFIX + "axis", VECTOR, 1))
                 .setNode(head, matMul.toBuilder().setInput(0, kept));
         // Slice and its start go right before the projection, keeping the nodes in topological order.
-        edited.addNode(head, node("Neg", PREFIX + "neg", start, LOGITS_TO_KEEP));
-        edited.addNode(head + 1, node("Slice", PREFIX + "slice", kept, hidden, start, PREFIX + "end", PREFIX + "axis"));
+        edited.addNode(head, OnnxProtos.node("Neg", PREFIX + "neg", List.of(LOGITS_TO_KEEP), List.of(start)));
+        edited.addNode(head + 1, OnnxProtos.node("Slice", PREFIX + "slice",
+                List.of(hidden, start, PREFIX + "end", PREFIX + "axis"), List.of(kept)));
         for (int i = 0; i < edited.getOutputCount(); i++) {
             if (edited.getOutput(i).getName().equals(OnnxNames.LOGITS)) {
                 edited.setOutput(i, keptPositions(edited.getOutput(i)));
@@ -101,25 +105,5 @@ final class ServingGraph {
             return b.build();
         }
         return logits;
-    }
-
-    private static TypeProto int64Vector() {
-        return TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder()
-                .setElemType(TensorProto.DataType.INT64_VALUE)
-                .setShape(TensorShapeProto.newBuilder().addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(1))))
-                .build();
-    }
-
-    private static TensorProto int64(String name, long value) {
-        return TensorProto.newBuilder().setName(name).addDims(1).setDataType(TensorProto.DataType.INT64_VALUE)
-                .addInt64Data(value).build();
-    }
-
-    private static NodeProto node(String op, String name, String output, String... inputs) {
-        NodeProto.Builder b = NodeProto.newBuilder().setOpType(op).setName(name).addOutput(output);
-        for (String input : inputs) {
-            b.addInput(input);
-        }
-        return b.build();
     }
 }

@@ -3,11 +3,8 @@ package io.llmstream.trainer;
 import com.google.protobuf.ByteString;
 import io.llmstream.schemas.onnx.OnnxProto.AttributeProto;
 import io.llmstream.schemas.onnx.OnnxProto.GraphProto;
-import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
 import io.llmstream.schemas.onnx.OnnxProto.TensorProto;
-import io.llmstream.schemas.onnx.OnnxProto.TensorShapeProto;
-import io.llmstream.schemas.onnx.OnnxProto.TypeProto;
-import io.llmstream.schemas.onnx.OnnxProto.ValueInfoProto;
+import io.llmstream.schemas.onnx.OnnxProtos;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -37,11 +34,11 @@ final class OnnxGraphBuilder {
 
     /** Declares a graph input; each dim is a Long (fixed) or a String (symbolic, e.g. "batch_size"). */
     void input(String name, int elemType, Object... dims) {
-        graph.addInput(valueInfo(name, elemType, dims));
+        graph.addInput(OnnxProtos.valueInfo(name, elemType, dims));
     }
 
     void output(String name, int elemType, Object... dims) {
-        graph.addOutput(valueInfo(name, elemType, dims));
+        graph.addOutput(OnnxProtos.valueInfo(name, elemType, dims));
     }
 
     /** A float tensor stored as little-endian raw data. */
@@ -112,32 +109,14 @@ final class OnnxGraphBuilder {
     }
 
     private void addNode(String opType, List<String> inputs, List<String> outputs, AttributeProto... attributes) {
-        graph.addNode(NodeProto.newBuilder().setOpType(opType).setName(outputs.get(0)).addAllInput(inputs)
-                .addAllOutput(outputs).addAllAttribute(List.of(attributes)));
+        graph.addNode(OnnxProtos.node(opType, outputs.get(0), inputs, outputs, attributes));
     }
 
     private String int64Constant(String key, long[] dims, long... values) {
         return constants.computeIfAbsent(key, k -> {
             String name = "const_" + nextId++;
-            graph.addInitializer(TensorProto.newBuilder().setName(name).setDataType(INT64)
-                    .addAllDims(Arrays.stream(dims).boxed().toList())
-                    .addAllInt64Data(Arrays.stream(values).boxed().toList()));
+            graph.addInitializer(OnnxProtos.int64Tensor(name, dims, values));
             return name;
         });
-    }
-
-    private static ValueInfoProto valueInfo(String name, int elemType, Object... dims) {
-        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
-        for (Object dim : dims) {
-            TensorShapeProto.Dimension.Builder d = TensorShapeProto.Dimension.newBuilder();
-            if (dim instanceof String param) {
-                d.setDimParam(param);
-            } else {
-                d.setDimValue(((Number) dim).longValue());
-            }
-            shape.addDim(d);
-        }
-        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
-                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(shape))).build();
     }
 }
