@@ -200,8 +200,8 @@ public final class DecoderModel implements AutoCloseable {
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + onnx + ": " + e.getMessage(), e);
         }
-        log.info("{}: logits are computed for every position (the graph's output projection is not a plain MatMul, "
-                + "or its weights are external)", onnx);
+        log.info("{}: logits are computed for every position (the file is over 1 GiB, or the graph's output projection "
+                + "is not a plain MatMul, or its weights are external, or its opset is below 10)", onnx);
         return (env, options) -> env.createSession(onnx.toString(), options);
     }
 
