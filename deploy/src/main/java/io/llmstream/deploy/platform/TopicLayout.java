@@ -2,11 +2,16 @@ package io.llmstream.deploy.platform;
 
 import io.llmstream.schemas.Topics;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -36,7 +41,10 @@ public record TopicLayout(List<String> dataTopics, String models) {
         createMissing(admin, topics);
     }
 
-    /** Creates the topics that do not exist yet; one that exists already is left as it is, any other failure throws. */
+    /**
+     * Creates the topics that do not exist yet and returns once every partition of them is served by its leader; one
+     * that exists already is left as it is, any other failure throws.
+     */
     public static void createMissing(Admin admin, List<NewTopic> topics) throws InterruptedException {
         for (var created : admin.createTopics(topics).values().entrySet()) {
             try {
@@ -47,6 +55,28 @@ public record TopicLayout(List<String> dataTopics, String models) {
                             + e.getCause().getMessage(), e.getCause());
                 }
             }
+        }
+        awaitServed(admin, topics.stream().map(NewTopic::name).toList());
+    }
+
+    /**
+     * Waits until the leader of every partition answers for it. A new partition is listed in metadata a moment before
+     * its leader has opened it; an idempotent producer whose first batch lands in that moment gets NOT_LEADER_OR_FOLLOWER,
+     * its next batch succeeds, and the retried first batch then fails as out of order: its records are lost. The leader
+     * answers ListOffsets only once the partition is open, and Admin retries until then.
+     */
+    private static void awaitServed(Admin admin, List<String> topics) throws InterruptedException {
+        try {
+            Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+            for (TopicDescription topic : admin.describeTopics(topics).allTopicNames().get().values()) {
+                for (TopicPartitionInfo partition : topic.partitions()) {
+                    partitions.put(new TopicPartition(topic.name(), partition.partition()), OffsetSpec.latest());
+                }
+            }
+            admin.listOffsets(partitions).all().get();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("topics " + topics + " are not served yet: " + e.getCause().getMessage(),
+                    e.getCause());
         }
     }
 }
