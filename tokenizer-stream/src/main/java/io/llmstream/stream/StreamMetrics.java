@@ -3,6 +3,7 @@ package io.llmstream.stream;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.util.concurrent.TimeUnit;
 
 /** The application's own meters; Kafka Streams' metrics are bound to the same registry beside them. */
 public final class StreamMetrics {
@@ -29,5 +30,10 @@ public final class StreamMetrics {
 
     public double deadLetterCount() {
         return deadLetters.count();
+    }
+
+    /** Time spent tokenizing so far, all documents together. */
+    public double tokenizeSeconds() {
+        return tokenizeLatency.totalTime(TimeUnit.SECONDS);
     }
 }

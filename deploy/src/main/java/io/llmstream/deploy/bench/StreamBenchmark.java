@@ -1,6 +1,7 @@
 package io.llmstream.deploy.bench;
 
 import io.llmstream.deploy.ingest.DocumentProducer;
+import io.llmstream.deploy.platform.TopicLayout;
 import io.llmstream.ops.Settings;
 import io.llmstream.schemas.Document;
 import io.llmstream.schemas.registry.HttpSchemaRegistryClient;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -26,15 +28,23 @@ import org.apache.kafka.common.TopicPartition;
 
 /**
  * {@code llmstream bench stream}: the stream application end to end (real broker, exactly-once, one stream thread)
- * beside the bare tokenizer on the same documents in the same run. The documents are produced before the clock starts,
- * and a warm-up pass on a quarter of them comes first. The steady-state rate runs from the first commit to the last
- * (start-up — group join, producer fencing, the first fetch — is reported apart, as it does not grow with the input).
+ * beside the bare tokenizer on the same documents in the same run. The documents are produced before the clock starts.
+ * Warm-up passes on a quarter of them come first, until the JIT compilers have (nearly) finished: the broker, the
+ * clients and Kafka Streams in one JVM are 15–20 s of C2 work, which on two cores would otherwise take most of a core
+ * from the measured pass. The steady-state rate runs from the first commit to the last (start-up — group join,
+ * producer fencing, the first fetch — is reported apart, as it does not grow with the input).
  */
 public final class StreamBenchmark {
     /** The figures of one run. */
     public record Result(int documents, long bytes, double tokenizerMBps, double streamMBps, double streamDocsPerSecond,
                          double ratio, double streamSeconds, double startupSeconds, double streamThreadBusy,
-                         double processCores) {}
+                         double processCores, int warmupPasses, double compilerCores, double streamTokenizeShare,
+                         double tokenizerAloneMicrosPerDocument, double streamTokenizeMicrosPerDocument,
+                         double streamThreadMicrosPerDocument) {}
+
+    /** Warm-up ends once the JIT takes less than this share of a core over a pass, or after the last pass allowed. */
+    private static final double SETTLED_COMPILER_CORES = 0.1;
+    private static final int MAX_WARMUP_PASSES = 8;
 
     /** Keeps the JIT from dropping the timed encodes as dead code. */
     private static volatile long tokensSeen;
@@ -47,19 +57,36 @@ public final class StreamBenchmark {
         Tokenizer tokenizer = Tokenizers.load(tokenizerName);
         long bytes = BenchCorpus.utf8Bytes(docs);
         double tokenizerSeconds = timeTokenizer(tokenizer, docs);
-        // A first pass over a quarter of the documents warms the JIT up for the stream app, its clients and the broker
-        // (in this JVM the compiler threads otherwise take most of a core during the measured pass).
-        pass(bootstrap, registryUrl, tokenizerName, docs.subList(0, Math.max(1, docs.size() / 4)), stateDir, overrides);
+        List<String> warmupDocs = docs.subList(0, Math.max(1, docs.size() / 4));
+        int warmupPasses = 0;
+        double compilerCores = Double.MAX_VALUE;
+        while (compilerCores > SETTLED_COMPILER_CORES && warmupPasses < MAX_WARMUP_PASSES) {
+            long compiling = compilerMillis();
+            long t0 = System.nanoTime();
+            pass(bootstrap, registryUrl, tokenizerName, warmupDocs, stateDir, overrides);
+            compilerCores = (compilerMillis() - compiling) / ((System.nanoTime() - t0) / 1e6);
+            warmupPasses++;
+        }
         long started = System.nanoTime();
         Progress progress = pass(bootstrap, registryUrl, tokenizerName, docs, stateDir, overrides);
         double streamSeconds = (progress.lastNanos - progress.firstNanos) / 1e9;
         double steadyDocs = docs.size() - progress.firstCount;
         double tokenizerMBps = bytes / 1e6 / tokenizerSeconds;
         double streamMBps = bytes * (steadyDocs / docs.size()) / 1e6 / streamSeconds;
+        double streamThreadSeconds = (progress.last.streamThreadNanos - progress.first.streamThreadNanos) / 1e9;
+        double tokenizeSeconds = progress.last.tokenizeSeconds - progress.first.tokenizeSeconds;
         return new Result(docs.size(), bytes, tokenizerMBps, streamMBps, steadyDocs / streamSeconds,
                 streamMBps / tokenizerMBps, streamSeconds, (progress.firstNanos - started) / 1e9,
-                (progress.last.streamThreadNanos - progress.first.streamThreadNanos) / 1e9 / streamSeconds,
-                (progress.last.processNanos - progress.first.processNanos) / 1e9 / streamSeconds);
+                streamThreadSeconds / streamSeconds,
+                (progress.last.processNanos - progress.first.processNanos) / 1e9 / streamSeconds,
+                warmupPasses, (progress.last.compilerMillis - progress.first.compilerMillis) / 1e3 / streamSeconds,
+                tokenizeSeconds / streamThreadSeconds, tokenizerSeconds * 1e6 / docs.size(),
+                tokenizeSeconds * 1e6 / steadyDocs, streamThreadSeconds * 1e6 / steadyDocs);
+    }
+
+    /** Time the JIT compilers have spent so far, all threads together. */
+    private static long compilerMillis() {
+        return ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
     }
 
     /** One run of the app on fresh topics holding {@code docs}, until every document is committed. */
@@ -67,8 +94,8 @@ public final class StreamBenchmark {
                                  Path stateDir, Map<String, String> overrides) throws Exception {
         String prefix = "bench-" + System.nanoTime();
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            admin.createTopics(List.of("documents", "tokens", "windows", "dead-letters").stream()
-                    .map(t -> new NewTopic(prefix + "-" + t, 1, (short) 1)).toList()).all().get();
+            TopicLayout.createMissing(admin, List.of("documents", "tokens", "windows", "dead-letters").stream()
+                    .map(t -> new NewTopic(prefix + "-" + t, 1, (short) 1)).toList());
             produce(bootstrap, registryUrl, prefix + "-documents", docs);
 
             Map<String, String> conf = new LinkedHashMap<>(StreamSettings.defaults());
@@ -84,7 +111,7 @@ public final class StreamBenchmark {
             conf.put("topic.dead-letters", prefix + "-dead-letters");
             conf.putAll(overrides);
             try (TokenizerStreamApp app = TokenizerStreamApp.start(Settings.of(conf))) {
-                return awaitCommitted(admin, prefix, new TopicPartition(prefix + "-documents", 0), docs.size());
+                return awaitCommitted(admin, app, prefix, new TopicPartition(prefix + "-documents", 0), docs.size());
             }
         }
     }
@@ -107,23 +134,37 @@ public final class StreamBenchmark {
         return best;
     }
 
+    /** Produces every document or throws: a lost one would leave the pass waiting for it forever. */
     private static void produce(String bootstrap, String registryUrl, String topic, List<String> docs) {
+        AtomicReference<Exception> failure = new AtomicReference<>();
         try (SchemaRegistryClient registry = HttpSchemaRegistryClient.fromConfig(Map.of("schema.registry.url", registryUrl));
              KafkaProducer<String, Document> producer =
                      DocumentProducer.create(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), registry)) {
-            for (int i = 0; i < docs.size(); i++) {
+            for (int i = 0; i < docs.size() && failure.get() == null; i++) {
                 String id = "bench-" + i;
-                producer.send(new ProducerRecord<>(topic, id, new Document(id, docs.get(i), null, Map.of(), null)));
+                producer.send(new ProducerRecord<>(topic, id, new Document(id, docs.get(i), null, Map.of(), null)),
+                        (metadata, e) -> {
+                            if (e != null) {
+                                failure.compareAndSet(null, e);
+                            }
+                        });
             }
+        }
+        if (failure.get() != null) {
+            throw new IllegalStateException("Producing the benchmark documents to '" + topic + "' failed: "
+                    + failure.get().getMessage(), failure.get());
         }
     }
 
     /** When the first committed records were seen (and how many), and when the last was, with CPU use at both. */
     private record Progress(long firstNanos, long firstCount, long lastNanos, CpuUse first, CpuUse last) {}
 
-    /** CPU time so far of the stream threads and of the whole process (broker included). */
-    private record CpuUse(long streamThreadNanos, long processNanos) {
-        static CpuUse now() {
+    /**
+     * CPU time so far of the stream threads, of the whole process (broker included) and of the JIT compilers, and the
+     * app's own count of time spent tokenizing.
+     */
+    private record CpuUse(long streamThreadNanos, long processNanos, long compilerMillis, double tokenizeSeconds) {
+        static CpuUse now(TokenizerStreamApp app) {
             ThreadMXBean threads = ManagementFactory.getThreadMXBean();
             long stream = 0;
             for (ThreadInfo t : threads.dumpAllThreads(false, false)) {
@@ -133,7 +174,7 @@ public final class StreamBenchmark {
             }
             long process = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                     .getProcessCpuTime();
-            return new CpuUse(stream, process);
+            return new CpuUse(stream, process, StreamBenchmark.compilerMillis(), app.metrics().tokenizeSeconds());
         }
     }
 
@@ -142,7 +183,8 @@ public final class StreamBenchmark {
      * transaction as that offset. (A read_committed consumer of the outputs would spin here: while a transaction is
      * open its fetches return at once, empty, and it took a whole core from the app.)
      */
-    private static Progress awaitCommitted(Admin admin, String group, TopicPartition input, int expected)
+    private static Progress awaitCommitted(Admin admin, TokenizerStreamApp app, String group, TopicPartition input,
+                                           int expected)
             throws Exception {
         long firstNanos = 0;
         long firstCount = 0;
@@ -155,9 +197,9 @@ public final class StreamBenchmark {
             if (committed > 0 && first == null) {
                 firstNanos = System.nanoTime();
                 firstCount = committed;
-                first = CpuUse.now();
+                first = CpuUse.now(app);
             }
         }
-        return new Progress(firstNanos, firstCount, System.nanoTime(), first, CpuUse.now());
+        return new Progress(firstNanos, firstCount, System.nanoTime(), first, CpuUse.now(app));
     }
 }

@@ -49,8 +49,12 @@ public final class BenchStreamCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "stream end to end   %.1f MB/s, %.0f documents/s (steady state over %.1f s;"
                 + " start-up %.1f s apart)%n", r.streamMBps(), r.streamDocsPerSecond(), r.streamSeconds(), r.startupSeconds());
         System.out.printf(Locale.ROOT, "ratio               %.0f%% of the bare tokenizer%n", 100 * r.ratio());
-        System.out.printf(Locale.ROOT, "cpu, steady state   stream thread busy %.0f%%, whole process %.2f cores (broker included)%n",
-                100 * r.streamThreadBusy(), r.processCores());
+        System.out.printf(Locale.ROOT, "per document        stream thread %.1f us of CPU, of which tokenizing %.1f us (%.0f%%);"
+                + " the tokenizer alone %.1f us%n", r.streamThreadMicrosPerDocument(), r.streamTokenizeMicrosPerDocument(),
+                100 * r.streamTokenizeShare(), r.tokenizerAloneMicrosPerDocument());
+        System.out.printf(Locale.ROOT, "cpu, steady state   stream thread busy %.0f%%, whole process %.2f cores (broker included),"
+                + " JIT %.2f cores (after %d warm-up passes)%n",
+                100 * r.streamThreadBusy(), r.processCores(), r.compilerCores(), r.warmupPasses());
         if (json) {
             Map<String, Object> figures = new LinkedHashMap<>();
             figures.put("benchmark", "stream");
