@@ -5,6 +5,8 @@ import java.io.IOException;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumWriter;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.BlockingBinaryEncoder;
 import org.apache.avro.io.DatumWriter;
 import org.apache.avro.io.Encoder;
 import org.apache.avro.specific.SpecificData;
@@ -17,6 +19,9 @@ import org.apache.avro.specific.SpecificRecord;
  * UTF-16 surrogate are written with U+FFFD where Java's encoder would write '?'.
  */
 final class DatumWriters {
+    private static final int CHUNK_IDS = 256;
+    private static final ThreadLocal<byte[]> VARINTS = ThreadLocal.withInitial(() -> new byte[CHUNK_IDS * 5]);
+
     private DatumWriters() {}
 
     static <T> DatumWriter<T> forRecord(Schema schema, T record) {
@@ -34,12 +39,37 @@ final class DatumWriters {
         }
         out.writeArrayStart();
         out.setItemCount(ids.length);
-        for (int id : ids) {
-            out.startItem();
-            out.writeInt(id);
+        if (out instanceof BinaryEncoder binary && !(out instanceof BlockingBinaryEncoder)) {
+            writeVarints(ids, binary);
+        } else {
+            for (int id : ids) {
+                out.startItem();
+                out.writeInt(id);
+            }
         }
         out.writeArrayEnd();
         return true;
+    }
+
+    /**
+     * The items of an Avro binary int array are their zig-zag varints one after another (a plain binary encoder's
+     * startItem writes nothing), so a chunk of them is built here and handed over in one call instead of one per id.
+     */
+    private static void writeVarints(int[] ids, BinaryEncoder out) throws IOException {
+        byte[] bytes = VARINTS.get();
+        for (int i = 0; i < ids.length; ) {
+            int end = Math.min(ids.length, i + CHUNK_IDS);
+            int n = 0;
+            for (; i < end; i++) {
+                int zigzag = (ids[i] << 1) ^ (ids[i] >> 31);
+                while ((zigzag & ~0x7F) != 0) {
+                    bytes[n++] = (byte) (zigzag | 0x80);
+                    zigzag >>>= 7;
+                }
+                bytes[n++] = (byte) zigzag;
+            }
+            out.writeFixed(bytes, 0, n);
+        }
     }
 
     /**

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import io.llmstream.schemas.Document;
+import io.llmstream.schemas.IntLists;
 import io.llmstream.schemas.SampleRecords;
+import io.llmstream.schemas.TokenizedDocument;
 import io.llmstream.schemas.TrainingWindow;
 import io.llmstream.schemas.registry.CannedRegistryServer;
 import io.llmstream.schemas.registry.InMemorySchemaRegistryClient;
@@ -221,6 +223,47 @@ class AvroSerdeTest {
         assertThatThrownBy(() -> AvroSerde.generic(client, false).serializer().serialize(TOPIC, missingText))
                 .isInstanceOf(SerializationException.class)
                 .hasMessageContaining("topic 'documents'");
+    }
+
+    @Test
+    void idsBackedByAnIntArrayAreWrittenExactlyAsAvroWritesTheList() {
+        int[] ids = new java.util.Random(3).ints(1_000, -5, 300_000).toArray();
+        ids[0] = Integer.MIN_VALUE;
+        ids[1] = Integer.MAX_VALUE;
+        ids[2] = -1;
+        ids[3] = 0;
+        TokenizedDocument fromArray = SampleRecords.tokenizedDocument();
+        fromArray.setIds(IntLists.of(ids));
+        TokenizedDocument fromList = SampleRecords.tokenizedDocument();
+        fromList.setIds(Arrays.stream(ids).boxed().toList());
+        AvroSerde<TokenizedDocument> serde = AvroSerde.specific(TokenizedDocument.class, client, false);
+
+        byte[] bytes = serde.serializer().serialize("tokens", fromArray);
+
+        assertThat(bytes).isEqualTo(serde.serializer().serialize("tokens", fromList));
+        assertThat(serde.deserializer().deserialize("tokens", bytes).getIds()).containsExactly(
+                Arrays.stream(ids).boxed().toArray(Integer[]::new));
+    }
+
+    @Test
+    void eachRecordIsWrittenWholeWhateverTheThreadWroteBefore() throws IOException {
+        // The serializer reuses one buffer per thread: a large record, a failed one and small ones in turn must each
+        // come out as exactly their own bytes.
+        Document large = new Document("large", "x".repeat(3 << 20), null, Map.of(), null);
+        Document small = new Document("small", "a short text", null, Map.of("k", "v"), null);
+        GenericRecord missingText = new org.apache.avro.generic.GenericData.Record(Document.getClassSchema());
+        missingText.put("id", "doc-x");
+
+        byte[] first = documents.serializer().serialize(TOPIC, small);
+        byte[] big = documents.serializer().serialize(TOPIC, large);
+        assertThatThrownBy(() -> AvroSerde.generic(client, false).serializer().serialize(TOPIC, missingText))
+                .isInstanceOf(SerializationException.class);
+        byte[] after = documents.serializer().serialize(TOPIC, small);
+
+        assertThat(Arrays.copyOfRange(big, 5, big.length)).isEqualTo(plainAvro(large));
+        assertThat(documents.deserializer().deserialize(TOPIC, big)).isEqualTo(large);
+        assertThat(after).isEqualTo(first);
+        assertThat(Arrays.copyOfRange(after, 5, after.length)).isEqualTo(plainAvro(small));
     }
 
     @Test
