@@ -78,6 +78,9 @@ public final class TokenizerStreamApp implements AutoCloseable {
         // Token records of large documents are several MB; the topics need max.message.bytes to match.
         props.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), 32 * 1024 * 1024);
         props.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), 32 * 1024 * 1024);
+        // A token record is KBs, so the default 16 KiB batch holds a handful; larger batches cut the stream thread's
+        // and the broker's work per document (llmstream bench stream, docs/BENCHMARKS.md).
+        props.put(StreamsConfig.producerPrefix(ProducerConfig.BATCH_SIZE_CONFIG), 256 * 1024);
         props.putAll(settings.kafka());
         props.put(DeadLetterHandlers.METRICS_CONFIG, metrics);
         return props;
