@@ -14,16 +14,15 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -138,25 +137,15 @@ public final class StreamBenchmark {
         return best;
     }
 
-    /** Produces every document or throws: a lost one would leave the pass waiting for it forever. */
-    private static void produce(String bootstrap, String registryUrl, String topic, List<String> docs) {
-        AtomicReference<Exception> failure = new AtomicReference<>();
+    private static void produce(String bootstrap, String registryUrl, String topic, List<String> texts) {
+        List<Document> docs = new ArrayList<>(texts.size());
+        for (int i = 0; i < texts.size(); i++) {
+            docs.add(new Document("bench-" + i, texts.get(i), null, Map.of(), null));
+        }
         try (SchemaRegistryClient registry = HttpSchemaRegistryClient.fromConfig(Map.of("schema.registry.url", registryUrl));
              KafkaProducer<String, Document> producer =
                      DocumentProducer.create(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap), registry)) {
-            for (int i = 0; i < docs.size() && failure.get() == null; i++) {
-                String id = "bench-" + i;
-                producer.send(new ProducerRecord<>(topic, id, new Document(id, docs.get(i), null, Map.of(), null)),
-                        (metadata, e) -> {
-                            if (e != null) {
-                                failure.compareAndSet(null, e);
-                            }
-                        });
-            }
-        }
-        if (failure.get() != null) {
-            throw new IllegalStateException("Producing the benchmark documents to '" + topic + "' failed: "
-                    + failure.get().getMessage(), failure.get());
+            DocumentProducer.sendAll(producer, topic, docs);
         }
     }
 

@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * One run of the demo: platform, corpus, tokenizer training, the stream app, the trainer, the inference worker, and a
@@ -143,13 +142,8 @@ public final class DemoPipeline implements AutoCloseable {
         long start = System.nanoTime();
         try (SchemaRegistryClient registry = HttpSchemaRegistryClient.fromConfig(Map.of(ComponentArgs.REGISTRY_KEY, registryUrl));
              KafkaProducer<String, Document> producer = DocumentProducer.create(Map.of("bootstrap.servers", bootstrap), registry)) {
-            for (Document doc : corpus.training()) {
-                producer.send(new ProducerRecord<>(topics.documents(), doc.getId(), doc));
-            }
-            for (Document doc : corpus.heldOut()) {
-                producer.send(new ProducerRecord<>(topics.heldOut(), doc.getId(), doc));
-            }
-            producer.flush();
+            DocumentProducer.sendAll(producer, topics.documents(), corpus.training());
+            DocumentProducer.sendAll(producer, topics.heldOut(), corpus.heldOut());
         }
         stageSeconds.merge("corpus", seconds(start), Double::sum);
         log.printf("demo: %,d training documents to '%s', %,d held-out prompts to '%s'%n", corpus.training().size(),

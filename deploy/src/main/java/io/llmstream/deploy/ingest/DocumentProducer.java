@@ -4,9 +4,13 @@ import io.llmstream.schemas.Document;
 import io.llmstream.schemas.registry.SchemaRegistryClient;
 import io.llmstream.schemas.serde.AvroSerializer;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /** The producer of {@code ingest} and the demo: idempotent, acks=all, large documents allowed. */
@@ -22,5 +26,29 @@ public final class DocumentProducer {
         config.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 32 * 1024 * 1024);
         config.putAll(kafka);
         return new KafkaProducer<>(config, new StringSerializer(), new AvroSerializer<>(registry, false));
+    }
+
+    /**
+     * Sends every document to {@code topic}, keyed by id, and returns once all are acknowledged; throws, naming the
+     * topic and the first failure, if any was not written. For callers that cannot go on without all of them (the
+     * demo, the benchmark), where a lost document would otherwise be waited for forever.
+     */
+    public static void sendAll(Producer<String, Document> producer, String topic, List<Document> docs) {
+        AtomicReference<Exception> failure = new AtomicReference<>();
+        for (Document doc : docs) {
+            if (failure.get() != null) {
+                break;
+            }
+            producer.send(new ProducerRecord<>(topic, doc.getId(), doc), (metadata, e) -> {
+                if (e != null) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+        }
+        producer.flush();
+        if (failure.get() != null) {
+            throw new IllegalStateException("Documents to '" + topic + "' were not all written: "
+                    + failure.get().getMessage(), failure.get());
+        }
     }
 }
