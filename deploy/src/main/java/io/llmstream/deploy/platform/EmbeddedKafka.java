@@ -106,7 +106,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /**
-     * Creates a topic (replication factor 1) with the given topic configs, e.g. {@code cleanup.policy=compact}.
+     * Creates a topic (replication factor 1) with the given topic configs, e.g. {@code cleanup.policy=compact}, and
+     * returns once its partitions are served (see {@link TopicLayout#createMissing}).
      *
      * @return true if it was created, false if a topic with this name already existed (its settings are left alone)
      */
@@ -114,6 +115,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         NewTopic topic = new NewTopic(name, partitions, (short) 1).configs(configs);
         try {
             admin.createTopics(List.of(topic)).all().get(STARTUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            TopicLayout.awaitServed(admin, List.of(name));
             return true;
         } catch (ExecutionException e) {
             if (e.getCause() instanceof TopicExistsException) {

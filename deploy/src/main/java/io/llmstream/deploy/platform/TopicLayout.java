@@ -65,7 +65,7 @@ public record TopicLayout(List<String> dataTopics, String models) {
      * its next batch succeeds, and the retried first batch then fails as out of order: its records are lost. The leader
      * answers ListOffsets only once the partition is open, and Admin retries until then.
      */
-    private static void awaitServed(Admin admin, List<String> topics) throws InterruptedException {
+    static void awaitServed(Admin admin, List<String> topics) throws InterruptedException {
         try {
             Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
             for (TopicDescription topic : admin.describeTopics(topics).allTopicNames().get().values()) {
