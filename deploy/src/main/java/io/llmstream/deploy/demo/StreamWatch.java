@@ -1,16 +1,13 @@
 package io.llmstream.deploy.demo;
 
+import io.llmstream.deploy.platform.TopicLayout;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
@@ -81,19 +78,11 @@ final class StreamWatch implements AutoCloseable {
     }
 
     private boolean caughtUp(String group, String topic) throws ExecutionException, InterruptedException {
-        int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
-        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-        List<TopicPartition> all = new ArrayList<>();
-        for (int p = 0; p < partitions; p++) {
-            TopicPartition tp = new TopicPartition(topic, p);
-            all.add(tp);
-            latest.put(tp, OffsetSpec.latest());
-        }
-        Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends = admin.listOffsets(latest).all().get();
+        Map<TopicPartition, Long> ends = TopicLayout.endOffsets(admin, List.of(topic));
         Map<TopicPartition, OffsetAndMetadata> committed =
                 admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-        for (TopicPartition tp : all) {
-            long end = ends.get(tp).offset();
+        for (TopicPartition tp : ends.keySet()) {
+            long end = ends.get(tp);
             OffsetAndMetadata at = committed.get(tp);
             if (end > 0 && (at == null || at.offset() < end)) {
                 return false;

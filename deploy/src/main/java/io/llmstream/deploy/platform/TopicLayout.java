@@ -2,6 +2,7 @@ package io.llmstream.deploy.platform;
 
 import io.llmstream.schemas.Topics;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,16 +68,24 @@ public record TopicLayout(List<String> dataTopics, String models) {
      */
     static void awaitServed(Admin admin, List<String> topics) throws InterruptedException {
         try {
-            Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
-            for (TopicDescription topic : admin.describeTopics(topics).allTopicNames().get().values()) {
-                for (TopicPartitionInfo partition : topic.partitions()) {
-                    partitions.put(new TopicPartition(topic.name(), partition.partition()), OffsetSpec.latest());
-                }
-            }
-            admin.listOffsets(partitions).all().get();
+            endOffsets(admin, topics);
         } catch (ExecutionException e) {
             throw new IllegalStateException("topics " + topics + " are not served yet: " + e.getCause().getMessage(),
                     e.getCause());
         }
+    }
+
+    /** The end offset of every partition of {@code topics}, as each partition's leader reports it. */
+    public static Map<TopicPartition, Long> endOffsets(Admin admin, Collection<String> topics)
+            throws ExecutionException, InterruptedException {
+        Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+        for (TopicDescription topic : admin.describeTopics(topics).allTopicNames().get().values()) {
+            for (TopicPartitionInfo partition : topic.partitions()) {
+                partitions.put(new TopicPartition(topic.name(), partition.partition()), OffsetSpec.latest());
+            }
+        }
+        Map<TopicPartition, Long> ends = new HashMap<>();
+        admin.listOffsets(partitions).all().get().forEach((tp, info) -> ends.put(tp, info.offset()));
+        return ends;
     }
 }
