@@ -41,6 +41,11 @@ abstract class Scanner extends Splitter {
         }
     }
 
+    /** Whether letter runs match {@code [^\r\n\p{L}\p{N}]?\p{L}+}, after contractions and before all else. */
+    boolean letterRunsTakeAnyPrefix() {
+        return false;
+    }
+
     @Override
     final boolean coversAll() {
         return true;
@@ -179,6 +184,11 @@ abstract class Scanner extends Splitter {
         Cl100k(int maxDigits, boolean wholeAtEnd) {
             this.maxDigits = maxDigits;
             this.wholeAtEnd = wholeAtEnd;
+        }
+
+        @Override
+        boolean letterRunsTakeAnyPrefix() {
+            return true;
         }
 
         @Override

@@ -32,6 +32,8 @@ public final class Tokenizer {
     private final PreTokenizer preTokenizer;
     /** The pre-tokenizer's scanner when it is just that (tiktoken encodings): then pieces are pulled one by one. */
     private final Scanner scanner;
+    /** Whether the scanner's ASCII word pieces take the fused fast path ({@link #encodeAsciiWord}). */
+    private final boolean asciiWords;
     private final TextNormalizer normalizer;
     private final AddedTokens added;
     private final boolean replaceLoneSurrogates;
@@ -46,6 +48,7 @@ public final class Tokenizer {
         this.vocabulary = bpe.vocabulary();
         this.preTokenizer = preTokenizer;
         this.scanner = preTokenizer.singleScanner();
+        this.asciiWords = scanner != null && scanner.letterRunsTakeAnyPrefix();
         this.normalizer = normalizer;
         this.added = added;
         // regexes and normalizers would see a lone surrogate, tiktoken sees U+FFFD; the scanners treat both alike
@@ -326,9 +329,16 @@ public final class Tokenizer {
         }
         if (scanner != null) {
             for (int i = from; i < to; ) {
-                int e = scanner.next(s, i, to);
-                if (!encodePiece(s, i, e, false, nz, scratch)) {
-                    return false;
+                int e = asciiWords ? encodeAsciiWord(s, i, to, scratch) : -1;
+                if (e >= 0) {
+                    if (!logged(s, i, e, false, nz, scratch)) {
+                        return false;
+                    }
+                } else {
+                    e = scanner.next(s, i, to);
+                    if (!encodePiece(s, i, e, false, nz, scratch)) {
+                        return false;
+                    }
                 }
                 i = e;
             }
@@ -342,6 +352,43 @@ public final class Tokenizer {
             }
         }
         return true;
+    }
+
+    /**
+     * The scanner's commonest piece, {@code [^\r\n\p{L}\p{N}]?\p{L}+}, when it is ASCII and at most 16 chars:
+     * found and packed into its cache key in one pass over its chars, then encoded. Returns its end, or -1 (nothing
+     * encoded) when the piece at {@code i} is anything else.
+     */
+    private int encodeAsciiWord(char[] s, int i, int to, Scratch scratch) {
+        char c = s[i];
+        if (!isAsciiLetter(c)) {
+            if (c >= 0x80 || c == '\'' || c == '\r' || c == '\n' || c >= '0' && c <= '9'
+                    || i + 1 >= to || !isAsciiLetter(s[i + 1])) {
+                return -1;
+            }
+        }
+        long k0 = c;
+        long k1 = 0;
+        int limit = Math.min(to, i + PieceCache.MAX_LENGTH);
+        int k = i + 1;
+        int half = Math.min(limit, i + 8);
+        for (char d; k < half && isAsciiLetter(d = s[k]); k++) {
+            k0 |= (long) d << (k - i << 3);
+        }
+        if (k == half) { // chars 8-15 go to the second word: a long's shift counts mod 64
+            for (char d; k < limit && isAsciiLetter(d = s[k]); k++) {
+                k1 |= (long) d << (k - i << 3);
+            }
+        }
+        if (k < to && (s[k] >= 0x80 || isAsciiLetter(s[k]))) {
+            return -1; // the run goes on: longer than 16, or into non-ASCII letters
+        }
+        bpe.encodeShort(k0, k1, k - i, scratch.bytes, scratch.out, scratch.cache, scratch);
+        return k;
+    }
+
+    private static boolean isAsciiLetter(char c) {
+        return (char) ((c | 0x20) - 'a') < 26;
     }
 
     private boolean encodePiece(char[] s, int start, int end, boolean prefixSpace, TextNormalizer.Normalized nz,

@@ -83,6 +83,29 @@ class TiktokenExactnessTest {
         assertThat(mismatches(Tokenizers.load(name), reference(name), EDGE_CASES)).isEmpty();
     }
 
+    /**
+     * Words of every length around the 8 and 16 bytes where ASCII words leave the fused scan-and-cache path, after
+     * every kind of prefix and before every kind of follower (a non-ASCII letter continues the word).
+     */
+    @ParameterizedTest
+    @MethodSource("encodings")
+    void asciiWordsOfEveryLengthMatchJtokkit(String name) {
+        String letters = "SupercalifragilisticExpialidociousAndMore";
+        List<String> prefixes = List.of("", " ", "\t", "!", "'", "\"", "7", "\n", "\u00A0", "é", "  ");
+        List<String> followers = List.of("", " ", ".", "é", "ß", "\u2014", "9", "'s", "\r\n", "\u0301", "x\uD835\uDD18");
+        List<String> texts = new ArrayList<>();
+        for (int length : new int[] {1, 2, 7, 8, 9, 14, 15, 16, 17, 18, 31}) {
+            String word = letters.substring(0, length);
+            for (String prefix : prefixes) {
+                for (String follower : followers) {
+                    texts.add(prefix + word + follower);
+                    texts.add("a" + prefix + word.toLowerCase() + follower + " the end");
+                }
+            }
+        }
+        assertThat(mismatches(Tokenizers.load(name), reference(name), texts)).isEmpty();
+    }
+
     @ParameterizedTest
     @MethodSource("encodings")
     void generatedTextsMatchJtokkit(String name) {
