@@ -14,6 +14,8 @@ final class BytePairEncoder {
     /** Pieces up to this many bytes use the array rescan; longer ones the linked list and queue. */
     static final int SHORT_PIECE = 96;
     private static final int NONE = Integer.MAX_VALUE;
+    /** How many positions ahead the long-piece sweep loads its nodes early (see {@link #mergeLong}). */
+    private static final int AHEAD = 8;
 
     private final Vocabulary vocabulary;
     /** HuggingFace's merge rules: pair of ids to rank; null for tiktoken's scheme. */
@@ -224,6 +226,10 @@ final class BytePairEncoder {
      * that is tiktoken's order (lowest rank, then leftmost), because a merge never forms a pair of its own rank (the
      * new pair's token is longer than the merged one). It can form a pair of a lower rank, which must come first: the
      * sweep then stops and puts its remaining positions back. Entries whose pair has changed since are skipped.
+     *
+     * <p>A rank's positions lie far apart in megabytes of nodes, so each is a cache miss; the sweep loads the node
+     * {@value #AHEAD} positions ahead early (Java has no prefetch instruction), so that several misses are in flight
+     * at once: a quarter faster on a megabyte of random letters.
      */
     private void mergeLong(byte[] bytes, int length, IntList out, PieceCache cache, Scratch scratch) {
         long[] nodes = scratch.nodes(length);
@@ -237,11 +243,15 @@ final class BytePairEncoder {
             }
         }
         int[][] sweep = scratch.sweep;
+        long touched = 0;
         while (!groups.isEmpty()) {
             int rank = groups.lowestRank();
             int count = groups.drain(sweep);
             int[] batch = sweep[0];
             for (int k = 0; k < count; k++) {
+                if (k + AHEAD < count) { // a plain load issued early, as a prefetch: see the method's comment
+                    touched ^= nodes[batch[k + AHEAD]];
+                }
                 int at = batch[k];
                 long node = nodes[at];
                 if (rank(node) != rank) {
@@ -285,6 +295,7 @@ final class BytePairEncoder {
         for (int i = 0; i < length; i = next(i, nodes[i])) {
             out.add(symbol(nodes[i]));
         }
+        scratch.sink = touched; // so the JIT keeps the early loads
     }
 
     // a node: symbol (21 bits), rank (21 bits, all ones for none), distance to the next and to the previous node

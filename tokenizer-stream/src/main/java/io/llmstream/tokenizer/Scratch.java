@@ -35,6 +35,8 @@ final class Scratch {
     final int[][] sweep = {new int[256]};
     /** The current encoding stops once {@link #out} holds this many tokens. */
     int limit;
+    /** Where the long-piece merge leaves the value of its early loads, which must not look unused. */
+    long sink;
     /** Whether the current encoding records pieces in {@link #log}. */
     boolean logging;
     /** The piece cache of the encoder of the current call. */
