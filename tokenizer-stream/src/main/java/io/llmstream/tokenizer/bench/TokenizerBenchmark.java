@@ -32,6 +32,8 @@ import java.util.function.Function;
  *                    [--no-huggingface] [--worst-case] [--json]</pre>
  */
 public final class TokenizerBenchmark {
+    /** The corpus bytes timed next to each worst-case input. */
+    private static final long WORST_CASE_SLICE = 2 << 20;
     /** What to measure. */
     public record Options(Path corpus, List<String> encodings, int megabytes, int rounds, boolean huggingFace,
                           boolean worstCase) {
@@ -52,7 +54,10 @@ public final class TokenizerBenchmark {
     public record Load(String encoding, String contender, double millis, double retainedMegabytes) {
     }
 
-    /** One megabyte-sized input without split points, as nanoseconds per byte and as a multiple of the corpus's. */
+    /**
+     * One megabyte-sized input without split points, as nanoseconds per byte and as a multiple of the corpus's (timed
+     * against a slice of the corpus in alternating rounds; medians).
+     */
     public record WorstCase(String encoding, String input, double nanosPerByte, double timesCorpus) {
     }
 
@@ -93,11 +98,11 @@ public final class TokenizerBenchmark {
             }
             List<Throughput> measured = measure(encoding, contenders, ours, documents, bytes, options.rounds());
             throughput.addAll(measured);
-            double oursPerByte = 1e3 / measured.get(0).medianMegabytesPerSecond() / 1.048576;
             if (options.worstCase()) {
+                List<String> slice = slice(documents, WORST_CASE_SLICE);
                 for (Map.Entry<String, String> input : worstCaseInputs().entrySet()) {
-                    double nanos = nanosPerByte(ours, input.getValue());
-                    worst.add(new WorstCase(encoding, input.getKey(), nanos, nanos / oursPerByte));
+                    worst.add(worstCase(encoding, input.getKey(), ours, input.getValue(), slice,
+                            Math.max(3, options.rounds())));
                 }
             }
         }
@@ -284,15 +289,45 @@ public final class TokenizerBenchmark {
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
-    private static double nanosPerByte(Tokenizer tokenizer, String text) {
-        tokenizer.encode(text); // warm-up
-        long best = Long.MAX_VALUE;
-        for (int i = 0; i < 3; i++) {
+    /**
+     * Times a worst-case input and a slice of the corpus in alternating rounds, for the same reason as
+     * {@link #measure}: the multiple of the corpus's per-byte time is the median over rounds of the ratio within a
+     * round, the nanoseconds per byte the median over rounds.
+     */
+    private static WorstCase worstCase(String encoding, String name, Tokenizer ours, String input, List<String> slice,
+                                       int rounds) {
+        double inputBytes = input.getBytes(StandardCharsets.UTF_8).length;
+        double sliceBytes = slice.stream().mapToLong(d -> d.getBytes(StandardCharsets.UTF_8).length).sum();
+        ours.encode(input); // warm-up
+        double[] nanos = new double[rounds];
+        double[] ratios = new double[rounds];
+        for (int i = 0; i < rounds; i++) {
             long start = System.nanoTime();
-            tokenizer.encode(text);
-            best = Math.min(best, System.nanoTime() - start);
+            ours.encode(input);
+            nanos[i] = (System.nanoTime() - start) / inputBytes;
+            start = System.nanoTime();
+            for (String d : slice) {
+                ours.encode(d);
+            }
+            ratios[i] = nanos[i] / ((System.nanoTime() - start) / sliceBytes);
         }
-        return (double) best / text.getBytes(StandardCharsets.UTF_8).length;
+        Arrays.sort(nanos);
+        Arrays.sort(ratios);
+        return new WorstCase(encoding, name, nanos[rounds / 2], ratios[rounds / 2]);
+    }
+
+    /** The first documents of the corpus that together reach {@code bytes} (all of it when it is smaller). */
+    private static List<String> slice(List<String> documents, long bytes) {
+        List<String> slice = new ArrayList<>();
+        long taken = 0;
+        for (String d : documents) {
+            if (taken >= bytes) {
+                break;
+            }
+            slice.add(d);
+            taken += d.getBytes(StandardCharsets.UTF_8).length;
+        }
+        return slice;
     }
 
     private static Map<String, String> worstCaseInputs() {
