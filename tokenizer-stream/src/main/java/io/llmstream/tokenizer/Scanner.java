@@ -41,9 +41,20 @@ abstract class Scanner extends Splitter {
         }
     }
 
-    /** Whether letter runs match {@code [^\r\n\p{L}\p{N}]?\p{L}+}, after contractions and before all else. */
-    boolean letterRunsTakeAnyPrefix() {
-        return false;
+    /**
+     * How this scanner cuts a word of ASCII letters after an optional prefix char ({@code [^\r\n\p{L}\p{N}]}), the
+     * commonest piece of text, for the encoder's fused path; null when the encoder must ask {@link #next}.
+     */
+    AsciiWords asciiWords() {
+        return null;
+    }
+
+    /** The two ways the known patterns cut ASCII words. */
+    enum AsciiWords {
+        /** cl100k's {@code [^\r\n\p{L}\p{N}]?\p{L}+}, tried after contractions and before all else. */
+        ANY_CASE,
+        /** o200k's: an uppercase run then a lowercase run, an uppercase letter after lowercase ones starting anew. */
+        UPPER_THEN_LOWER
     }
 
     @Override
@@ -187,8 +198,8 @@ abstract class Scanner extends Splitter {
         }
 
         @Override
-        boolean letterRunsTakeAnyPrefix() {
-            return true;
+        AsciiWords asciiWords() {
+            return AsciiWords.ANY_CASE;
         }
 
         @Override
@@ -232,6 +243,11 @@ abstract class Scanner extends Splitter {
      * optional case-insensitive contraction.
      */
     private static final class O200k extends Scanner {
+        @Override
+        AsciiWords asciiWords() {
+            return AsciiWords.UPPER_THEN_LOWER;
+        }
+
         @Override
         int next(char[] s, int i, int end) {
             char c = s[i];

@@ -34,6 +34,8 @@ public final class Tokenizer {
     private final Scanner scanner;
     /** Whether the scanner's ASCII word pieces take the fused fast path ({@link #encodeAsciiWord}). */
     private final boolean asciiWords;
+    /** Whether that path cuts words o200k's way (see {@link Scanner.AsciiWords}). */
+    private final boolean cased;
     private final TextNormalizer normalizer;
     private final AddedTokens added;
     private final boolean replaceLoneSurrogates;
@@ -48,7 +50,8 @@ public final class Tokenizer {
         this.vocabulary = bpe.vocabulary();
         this.preTokenizer = preTokenizer;
         this.scanner = preTokenizer.singleScanner();
-        this.asciiWords = scanner != null && scanner.letterRunsTakeAnyPrefix();
+        this.asciiWords = scanner != null && scanner.asciiWords() != null;
+        this.cased = asciiWords && scanner.asciiWords() == Scanner.AsciiWords.UPPER_THEN_LOWER;
         this.normalizer = normalizer;
         this.added = added;
         // regexes and normalizers would see a lone surrogate, tiktoken sees U+FFFD; the scanners treat both alike
@@ -355,9 +358,9 @@ public final class Tokenizer {
     }
 
     /**
-     * The scanner's commonest piece, {@code [^\r\n\p{L}\p{N}]?\p{L}+}, when it is ASCII and at most 16 chars:
-     * found and packed into its cache key in one pass over its chars, then encoded. Returns its end, or -1 (nothing
-     * encoded) when the piece at {@code i} is anything else.
+     * The scanner's commonest piece, a word of ASCII letters after an optional prefix char, when it is at most 16
+     * chars: found and packed into its cache key in one pass over its chars, then encoded. Returns its end, or -1
+     * (nothing encoded) when the piece at {@code i} is anything else, or might be: the scanner then decides.
      */
     private int encodeAsciiWord(char[] s, int i, int to, Scratch scratch) {
         char c = s[i];
@@ -367,24 +370,32 @@ public final class Tokenizer {
                 return -1;
             }
         }
+        boolean lower = c >= 'a' && c <= 'z';
         long k0 = c;
         long k1 = 0;
         int limit = Math.min(to, i + PieceCache.MAX_LENGTH);
         int k = i + 1;
         int half = Math.min(limit, i + 8);
-        for (char d; k < half && isAsciiLetter(d = s[k]); k++) {
+        for (char d; k < half && wordGoesOn(d = s[k], lower); k++) {
+            lower |= d >= 'a';
             k0 |= (long) d << (k - i << 3);
         }
         if (k == half) { // chars 8-15 go to the second word: a long's shift counts mod 64
-            for (char d; k < limit && isAsciiLetter(d = s[k]); k++) {
+            for (char d; k < limit && wordGoesOn(d = s[k], lower); k++) {
+                lower |= d >= 'a';
                 k1 |= (long) d << (k - i << 3);
             }
         }
-        if (k < to && (s[k] >= 0x80 || isAsciiLetter(s[k]))) {
-            return -1; // the run goes on: longer than 16, or into non-ASCII letters
+        if (k < to && (s[k] >= 0x80 || cased && s[k] == '\'' || wordGoesOn(s[k], lower))) {
+            return -1; // the word may go on: non-ASCII letters or marks, o200k's contractions, or past 16 chars
         }
         bpe.encodeShort(k0, k1, k - i, scratch.bytes, scratch.out, scratch.cache, scratch);
         return k;
+    }
+
+    /** Whether an ASCII word goes on with {@code d}, its letters so far including a lowercase one or not. */
+    private boolean wordGoesOn(char d, boolean lower) {
+        return isAsciiLetter(d) && !(cased && lower && d < 'a');
     }
 
     private static boolean isAsciiLetter(char c) {

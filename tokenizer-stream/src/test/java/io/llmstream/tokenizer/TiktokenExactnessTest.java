@@ -84,8 +84,9 @@ class TiktokenExactnessTest {
     }
 
     /**
-     * Words of every length around the 8 and 16 bytes where ASCII words leave the fused scan-and-cache path, after
-     * every kind of prefix and before every kind of follower (a non-ASCII letter continues the word).
+     * Words of every length around the 8 and 16 bytes where ASCII words leave the fused scan-and-cache path, and in
+     * every mix of case (o200k cuts before an uppercase letter that follows lowercase ones), after every kind of
+     * prefix and before every kind of follower (a non-ASCII letter continues the word).
      */
     @ParameterizedTest
     @MethodSource("encodings")
@@ -93,9 +94,13 @@ class TiktokenExactnessTest {
         String letters = "SupercalifragilisticExpialidociousAndMore";
         List<String> prefixes = List.of("", " ", "\t", "!", "'", "\"", "7", "\n", "\u00A0", "é", "  ");
         List<String> followers = List.of("", " ", ".", "é", "ß", "\u2014", "9", "'s", "\r\n", "\u0301", "x\uD835\uDD18");
-        List<String> texts = new ArrayList<>();
+        List<String> words = new ArrayList<>(List.of("helloWorld", "HTTPServer", "ABc", "aBC", "XMLHttpRequest", "aB",
+                "Ab", "AB", "lowerUPPERlower", "ALLCAPSUNTILNOWx"));
         for (int length : new int[] {1, 2, 7, 8, 9, 14, 15, 16, 17, 18, 31}) {
-            String word = letters.substring(0, length);
+            words.add(letters.substring(0, length));
+        }
+        List<String> texts = new ArrayList<>();
+        for (String word : words) {
             for (String prefix : prefixes) {
                 for (String follower : followers) {
                     texts.add(prefix + word + follower);
