@@ -96,6 +96,11 @@ final class BytePairEncoder {
         return caches.get();
     }
 
+    /** Appends the token of a piece of one byte. */
+    void encodeByte(int b, IntList out) {
+        out.add(byteIds[b]);
+    }
+
     /**
      * Appends the tokens of the piece {@code bytes[0, length)} to {@code out}. {@code bytes} must have
      * {@link PieceCache#SLACK} bytes of room after the piece (the encoder's buffers do).

@@ -32,7 +32,7 @@ public final class Tokenizer {
     private final PreTokenizer preTokenizer;
     /** The pre-tokenizer's scanner when it is just that (tiktoken encodings): then pieces are pulled one by one. */
     private final Scanner scanner;
-    /** Whether the scanner's ASCII word pieces take the fused fast path ({@link #encodeAsciiWord}). */
+    /** Whether the scanner's ASCII word pieces take the fused fast path ({@link #encodeAsciiWords}). */
     private final boolean asciiWords;
     /** Whether that path cuts words o200k's way (see {@link Scanner.AsciiWords}). */
     private final boolean cased;
@@ -332,16 +332,18 @@ public final class Tokenizer {
         }
         if (scanner != null) {
             for (int i = from; i < to; ) {
-                int e = asciiWords ? encodeAsciiWord(s, i, to, scratch) : -1;
-                if (e >= 0) {
-                    if (!logged(s, i, e, false, nz, scratch)) {
+                if (asciiWords) {
+                    i = encodeAsciiWords(s, i, to, nz, scratch);
+                    if (scratch.out.size() >= scratch.limit) {
                         return false;
                     }
-                } else {
-                    e = scanner.next(s, i, to);
-                    if (!encodePiece(s, i, e, false, nz, scratch)) {
-                        return false;
+                    if (i == to) {
+                        break;
                     }
+                }
+                int e = scanner.next(s, i, to);
+                if (!encodePiece(s, i, e, false, nz, scratch)) {
+                    return false;
                 }
                 i = e;
             }
@@ -358,39 +360,57 @@ public final class Tokenizer {
     }
 
     /**
-     * The scanner's commonest piece, a word of ASCII letters after an optional prefix char, when it is at most 16
-     * chars: found and packed into its cache key in one pass over its chars, then encoded. Returns its end, or -1
-     * (nothing encoded) when the piece at {@code i} is anything else, or might be: the scanner then decides.
+     * Encodes the scanner's commonest pieces, words of ASCII letters after an optional prefix char, of at most 16
+     * chars, from {@code i} on while they last: each is found and packed into its cache key in one pass over its
+     * chars. Returns where they stop: at the end, at a piece that is something else or might be (the scanner then
+     * decides), or after the piece that reached the token limit.
      */
-    private int encodeAsciiWord(char[] s, int i, int to, Scratch scratch) {
-        char c = s[i];
-        if (!isAsciiLetter(c)) {
-            if (c >= 0x80 || c == '\'' || c == '\r' || c == '\n' || c >= '0' && c <= '9'
-                    || i + 1 >= to || !isAsciiLetter(s[i + 1])) {
-                return -1;
+    private int encodeAsciiWords(char[] s, int i, int to, TextNormalizer.Normalized nz, Scratch scratch) {
+        while (i < to) {
+            char c = s[i];
+            if (!isAsciiLetter(c)) {
+                if (c >= 0x80 || c == '\'' || c == '\r' || c == '\n' || c >= '0' && c <= '9' || i + 1 >= to) {
+                    return i;
+                }
+                if (!isAsciiLetter(s[i + 1])) {
+                    if (s[i + 1] != ' ' || c == ' ' || c >= '\t' && c <= '\r') {
+                        return i;
+                    }
+                    // punctuation before a space, as in ", " and ". ": a piece of its own, one byte
+                    bpe.encodeByte(c, scratch.out);
+                    if (!logged(s, i, i + 1, false, nz, scratch)) {
+                        return i + 1;
+                    }
+                    i++;
+                    continue;
+                }
             }
-        }
-        boolean lower = c >= 'a' && c <= 'z';
-        long k0 = c;
-        long k1 = 0;
-        int limit = Math.min(to, i + PieceCache.MAX_LENGTH);
-        int k = i + 1;
-        int half = Math.min(limit, i + 8);
-        for (char d; k < half && wordGoesOn(d = s[k], lower); k++) {
-            lower |= d >= 'a';
-            k0 |= (long) d << (k - i << 3);
-        }
-        if (k == half) { // chars 8-15 go to the second word: a long's shift counts mod 64
-            for (char d; k < limit && wordGoesOn(d = s[k], lower); k++) {
+            boolean lower = c >= 'a' && c <= 'z';
+            long k0 = c;
+            long k1 = 0;
+            int limit = Math.min(to, i + PieceCache.MAX_LENGTH);
+            int k = i + 1;
+            int half = Math.min(limit, i + 8);
+            for (char d; k < half && wordGoesOn(d = s[k], lower); k++) {
                 lower |= d >= 'a';
-                k1 |= (long) d << (k - i << 3);
+                k0 |= (long) d << (k - i << 3);
             }
+            if (k == half) { // chars 8-15 go to the second word: a long's shift counts mod 64
+                for (char d; k < limit && wordGoesOn(d = s[k], lower); k++) {
+                    lower |= d >= 'a';
+                    k1 |= (long) d << (k - i << 3);
+                }
+            }
+            if (k < to && (s[k] >= 0x80 || cased && s[k] == '\'' || wordGoesOn(s[k], lower))) {
+                return i; // the word may go on: non-ASCII letters or marks, o200k's contractions, or past 16 chars
+            }
+            bpe.encodeShort(k0, k1, k - i, scratch.bytes, scratch.out, scratch.cache, scratch);
+            if (!logged(s, i, k, false, nz, scratch)) {
+                return k;
+            }
+            i = k;
         }
-        if (k < to && (s[k] >= 0x80 || cased && s[k] == '\'' || wordGoesOn(s[k], lower))) {
-            return -1; // the word may go on: non-ASCII letters or marks, o200k's contractions, or past 16 chars
-        }
-        bpe.encodeShort(k0, k1, k - i, scratch.bytes, scratch.out, scratch.cache, scratch);
-        return k;
+        return i;
     }
 
     /** Whether an ASCII word goes on with {@code d}, its letters so far including a lowercase one or not. */

@@ -92,7 +92,7 @@ class TiktokenExactnessTest {
     @MethodSource("encodings")
     void asciiWordsOfEveryLengthMatchJtokkit(String name) {
         String letters = "SupercalifragilisticExpialidociousAndMore";
-        List<String> prefixes = List.of("", " ", "\t", "!", "'", "\"", "7", "\n", "\u00A0", "é", "  ");
+        List<String> prefixes = List.of("", " ", "\t", "!", "'", "\"", "7", "\n", "\u00A0", "é", "  ", ", ", "\u0007 ", "\t ", "' ");
         List<String> followers = List.of("", " ", ".", "é", "ß", "\u2014", "9", "'s", "\r\n", "\u0301", "x\uD835\uDD18");
         List<String> words = new ArrayList<>(List.of("helloWorld", "HTTPServer", "ABc", "aBC", "XMLHttpRequest", "aB",
                 "Ab", "AB", "lowerUPPERlower", "ALLCAPSUNTILNOWx"));
