@@ -369,14 +369,14 @@ public final class Tokenizer {
         while (i < to) {
             char c = s[i];
             if (!isAsciiLetter(c)) {
-                if (c >= 0x80 || c == '\'' || c == '\r' || c == '\n' || c >= '0' && c <= '9' || i + 1 >= to) {
+                if (c >= 0x80 || c == '\'' || c == '\r' || c >= '0' && c <= '9' || i + 1 >= to) {
                     return i;
                 }
-                if (!isAsciiLetter(s[i + 1])) {
-                    if (s[i + 1] != ' ' || c == ' ' || c >= '\t' && c <= '\r') {
+                char d = s[i + 1];
+                if (c == '\n' || !isAsciiLetter(d)) { // c is no prefix of a word
+                    if (d >= 0x80 || !standsAlone(c, d)) {
                         return i;
                     }
-                    // punctuation before a space, as in ", " and ". ": a piece of its own, one byte
                     bpe.encodeByte(c, scratch.out);
                     if (!logged(s, i, i + 1, false, nz, scratch)) {
                         return i + 1;
@@ -411,6 +411,21 @@ public final class Tokenizer {
             i = k;
         }
         return i;
+    }
+
+    /**
+     * Whether the ASCII char {@code c}, followed by the ASCII char {@code d}, is a piece of its own in every known
+     * pattern, for the commonest cases: a newline before anything but whitespace, a tab before anything but
+     * whitespace or a letter, a space before a digit, punctuation before a space (", "). False also when unsure.
+     */
+    private static boolean standsAlone(char c, char d) {
+        boolean space = d == ' ' || d >= '\t' && d <= '\r';
+        return switch (c) {
+            case '\n', '\t' -> !space;
+            case ' ' -> d >= '0' && d <= '9';
+            case '\u000B', '\f' -> false;
+            default -> d == ' ';
+        };
     }
 
     /** Whether an ASCII word goes on with {@code d}, its letters so far including a lowercase one or not. */

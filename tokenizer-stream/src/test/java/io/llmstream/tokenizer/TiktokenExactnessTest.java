@@ -33,7 +33,9 @@ class TiktokenExactnessTest {
             "e\u0301\u0301x", "\u0301abc", " \u0301", "\r\n\r\n  x", "  \n  ", " \n \n ", "HTTPServerError",
             "ABCdef", "abcDEF", "ĀĀĀāāā", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢", "𝟘𝟙𝟚𝟛", "日本語のテキスト", "한국어 텍스트", "ภาษาไทย", "नमस्ते दुनिया",
             "مرحبا بالعالم", "\uFFFD", "a\uFFFDb", "  \u00A0\u00A0x", "\n\u00A0", "x\n\u00A0", "\u0085\u0085x",
-            "Ⅻ½²", "$100.00", "foo_bar_baz", "#include <stdio.h>", "def f(x):\n    return x\n", "\t\n\t\n");
+            "Ⅻ½²", "$100.00", "foo_bar_baz", "#include <stdio.h>", "def f(x):\n    return x\n", "\t\n\t\n",
+            "\n1x", "\n.x", "a\nb", "\t(x", "\t7", "a 7", "a\t\t7", "\u000B x", "\f. x", "\u0007 x", ";\n x", "x\n\u00A0y",
+            "x \n y", "a. b, c: d; e! f? g", "(a) [b] {c}", "x\t y", "x\n\n y");
 
     static Stream<String> encodings() {
         return Tokenizers.BUILT_IN.stream();
