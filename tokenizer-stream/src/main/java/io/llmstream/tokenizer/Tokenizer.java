@@ -360,10 +360,10 @@ public final class Tokenizer {
     }
 
     /**
-     * Encodes the scanner's commonest pieces, words of ASCII letters after an optional prefix char, of at most 16
-     * chars, from {@code i} on while they last: each is found and packed into its cache key in one pass over its
-     * chars. Returns where they stop: at the end, at a piece that is something else or might be (the scanner then
-     * decides), or after the piece that reached the token limit.
+     * Encodes the scanner's commonest pieces from {@code i} on while they last: words of ASCII letters after an
+     * optional prefix char, of at most 16 chars, each found and packed into its cache key in one pass over its chars,
+     * and the one-char pieces of {@link #standsAlone}. Returns where they stop: at the end, at a piece that is
+     * something else or might be (the scanner then decides), or after the piece that reached the token limit.
      */
     private int encodeAsciiWords(char[] s, int i, int to, TextNormalizer.Normalized nz, Scratch scratch) {
         while (i < to) {
@@ -414,8 +414,8 @@ public final class Tokenizer {
     }
 
     /**
-     * Whether the ASCII char {@code c}, followed by the ASCII char {@code d}, is a piece of its own in every known
-     * pattern, for the commonest cases: a newline before anything but whitespace, a tab before anything but
+     * Whether the ASCII char {@code c}, followed by the ASCII char {@code d}, is a piece of its own in the patterns
+     * of cl100k's family and o200k, for the commonest cases: a newline before anything but whitespace, a tab before anything but
      * whitespace or a letter, a space before a digit, punctuation before a space (", "). False also when unsure.
      */
     private static boolean standsAlone(char c, char d) {
