@@ -1,6 +1,7 @@
 package io.llmstream.deploy.platform;
 
 import io.llmstream.schemas.Topics;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -13,6 +14,7 @@ import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
@@ -26,6 +28,9 @@ public record TopicLayout(List<String> dataTopics, String models) {
     /** llmstream's default topic names. */
     public static final TopicLayout DEFAULT = new TopicLayout(List.of(Topics.DOCUMENTS, Topics.TOKENS,
             Topics.TRAINING_WINDOWS, Topics.INFERENCE_REQUESTS, Topics.INFERENCE_RESULTS, Topics.DEAD_LETTERS), Topics.MODELS);
+
+    /** How long {@link #createMissing} waits for new topics to be served. */
+    static final Duration SERVED_TIMEOUT = Duration.ofSeconds(30);
 
     public TopicLayout {
         dataTopics = List.copyOf(dataTopics);
@@ -64,14 +69,22 @@ public record TopicLayout(List<String> dataTopics, String models) {
      * Waits until the leader of every partition answers for it. A new partition is listed in metadata a moment before
      * its leader has opened it; an idempotent producer whose first batch lands in that moment gets NOT_LEADER_OR_FOLLOWER,
      * its next batch succeeds, and the retried first batch then fails as out of order: its records are lost. The leader
-     * answers ListOffsets only once the partition is open, and Admin retries until then.
+     * answers ListOffsets only once the partition is open. Until then, and while a broker's metadata does not list the
+     * new topic at all, the answers are retriable errors, which are retried here for up to {@link #SERVED_TIMEOUT}.
      */
     static void awaitServed(Admin admin, List<String> topics) throws InterruptedException {
-        try {
-            endOffsets(admin, topics);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("topics " + topics + " are not served yet: " + e.getCause().getMessage(),
-                    e.getCause());
+        long deadline = System.nanoTime() + SERVED_TIMEOUT.toNanos();
+        while (true) {
+            try {
+                endOffsets(admin, topics);
+                return;
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof RetriableException) || System.nanoTime() > deadline) {
+                    throw new IllegalStateException("topics " + topics + " are not served after "
+                            + SERVED_TIMEOUT.toSeconds() + " s: " + e.getCause().getMessage(), e.getCause());
+                }
+                Thread.sleep(20);
+            }
         }
     }
 

@@ -5,7 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.llmstream.deploy.support.TestClients;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -54,6 +60,24 @@ class EmbeddedKafkaTest {
         // The aborted record did reach the log: only the isolation level hides it.
         assertThat(TestClients.readUntil(kafka.bootstrapServers(), "read_uncommitted", topic, "committed-3"::equals))
                 .containsExactly("committed-1", "committed-2", "aborted", "committed-3");
+    }
+
+    @Test
+    void waitingForTopicsToBeServedWaitsOutTheMomentTheyAreUnknown() throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            CompletableFuture<Void> served = CompletableFuture.runAsync(() -> {
+                try {
+                    TopicLayout.awaitServed(admin, List.of("not-yet"));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(500);
+            assertThat(served).isNotDone(); // the topic is unknown to every broker: a retriable answer
+            admin.createTopics(List.of(new NewTopic("not-yet", 2, (short) 1))).all().get();
+            served.get(30, TimeUnit.SECONDS);
+            assertThat(TopicLayout.endOffsets(admin, List.of("not-yet"))).hasSize(2);
+        }
     }
 
     @Test
