@@ -32,7 +32,7 @@ public final class Tokenizer {
     private final PreTokenizer preTokenizer;
     /** The pre-tokenizer's scanner when it is just that (tiktoken encodings): then pieces are pulled one by one. */
     private final Scanner scanner;
-    /** Whether the scanner's ASCII word pieces take the fused fast path ({@link #encodeAsciiWords}). */
+    /** Whether the scanner's ASCII word pieces take the fused fast path ({@link #encodeScanned}). */
     private final boolean asciiWords;
     /** Whether that path cuts words o200k's way (see {@link Scanner.AsciiWords}). */
     private final boolean cased;
@@ -331,23 +331,7 @@ public final class Tokenizer {
             return true;
         }
         if (scanner != null) {
-            for (int i = from; i < to; ) {
-                if (asciiWords) {
-                    i = encodeAsciiWords(s, i, to, nz, scratch);
-                    if (scratch.out.size() >= scratch.limit) {
-                        return false;
-                    }
-                    if (i == to) {
-                        break;
-                    }
-                }
-                int e = scanner.next(s, i, to);
-                if (!encodePiece(s, i, e, false, nz, scratch)) {
-                    return false;
-                }
-                i = e;
-            }
-            return true;
+            return encodeScanned(s, from, to, nz, scratch);
         }
         preTokenizer.split(s, from, to, scratch);
         Pieces pieces = scratch.pieces;
@@ -360,57 +344,56 @@ public final class Tokenizer {
     }
 
     /**
-     * Encodes the scanner's commonest pieces from {@code i} on while they last: words of ASCII letters after an
-     * optional prefix char, of at most 16 chars, each found and packed into its cache key in one pass over its chars,
-     * and the one-char pieces of {@link #standsAlone}. Returns where they stop: at the end, at a piece that is
-     * something else or might be (the scanner then decides), or after the piece that reached the token limit.
+     * Cuts {@code s[i, to)} into pieces with the scanner and encodes them. The commonest pieces take a fused path
+     * (when the scanner has one, {@link #asciiWords}): words of ASCII letters after an optional prefix char, of at
+     * most 16 chars, each found and packed into its cache key in one pass over its chars, and the one-char pieces of
+     * {@link #standsAlone}. Whatever that path is unsure of, the scanner decides. False once the token limit is reached.
      */
-    private int encodeAsciiWords(char[] s, int i, int to, TextNormalizer.Normalized nz, Scratch scratch) {
+    private boolean encodeScanned(char[] s, int i, int to, TextNormalizer.Normalized nz, Scratch scratch) {
         while (i < to) {
+            int e = -1; // the end of the piece at i, once the fused path has encoded it
             char c = s[i];
-            if (!isAsciiLetter(c)) {
-                if (c >= 0x80 || c == '\'' || c == '\r' || c >= '0' && c <= '9' || i + 1 >= to) {
-                    return i;
-                }
+            if (asciiWords && c < 0x80 && i + 1 < to) {
                 char d = s[i + 1];
-                if (c == '\n' || !isAsciiLetter(d)) { // c is no prefix of a word
-                    if (d >= 0x80 || !standsAlone(c, d)) {
-                        return i;
+                boolean other = c == '\'' || c == '\r' || c >= '0' && c <= '9';
+                if (isAsciiLetter(c) || !other && c != '\n' && isAsciiLetter(d)) { // a word, maybe after a prefix
+                    boolean lower = c >= 'a' && c <= 'z';
+                    long k0 = c;
+                    long k1 = 0;
+                    int limit = Math.min(to, i + PieceCache.MAX_LENGTH);
+                    int k = i + 1;
+                    int half = Math.min(limit, i + 8);
+                    for (char x; k < half && wordGoesOn(x = s[k], lower); k++) {
+                        lower |= x >= 'a';
+                        k0 |= (long) x << (k - i << 3);
                     }
+                    if (k == half) { // chars 8-15 go to the second word: a long's shift counts mod 64
+                        for (char x; k < limit && wordGoesOn(x = s[k], lower); k++) {
+                            lower |= x >= 'a';
+                            k1 |= (long) x << (k - i << 3);
+                        }
+                    }
+                    // unless the word may go on: non-ASCII letters or marks, o200k's contractions, past 16 chars
+                    if (k == to || s[k] < 0x80 && !(cased && s[k] == '\'') && !wordGoesOn(s[k], lower)) {
+                        bpe.encodeShort(k0, k1, k - i, scratch.bytes, scratch.out, scratch.cache, scratch);
+                        e = k;
+                    }
+                } else if (!other && d < 0x80 && standsAlone(c, d)) {
                     bpe.encodeByte(c, scratch.out);
-                    if (!logged(s, i, i + 1, false, nz, scratch)) {
-                        return i + 1;
-                    }
-                    i++;
-                    continue;
+                    e = i + 1;
                 }
             }
-            boolean lower = c >= 'a' && c <= 'z';
-            long k0 = c;
-            long k1 = 0;
-            int limit = Math.min(to, i + PieceCache.MAX_LENGTH);
-            int k = i + 1;
-            int half = Math.min(limit, i + 8);
-            for (char d; k < half && wordGoesOn(d = s[k], lower); k++) {
-                lower |= d >= 'a';
-                k0 |= (long) d << (k - i << 3);
-            }
-            if (k == half) { // chars 8-15 go to the second word: a long's shift counts mod 64
-                for (char d; k < limit && wordGoesOn(d = s[k], lower); k++) {
-                    lower |= d >= 'a';
-                    k1 |= (long) d << (k - i << 3);
+            if (e < 0) {
+                e = scanner.next(s, i, to);
+                if (!encodePiece(s, i, e, false, nz, scratch)) {
+                    return false;
                 }
+            } else if (!logged(s, i, e, false, nz, scratch)) {
+                return false;
             }
-            if (k < to && (s[k] >= 0x80 || cased && s[k] == '\'' || wordGoesOn(s[k], lower))) {
-                return i; // the word may go on: non-ASCII letters or marks, o200k's contractions, or past 16 chars
-            }
-            bpe.encodeShort(k0, k1, k - i, scratch.bytes, scratch.out, scratch.cache, scratch);
-            if (!logged(s, i, k, false, nz, scratch)) {
-                return k;
-            }
-            i = k;
+            i = e;
         }
-        return i;
+        return true;
     }
 
     /**
