@@ -107,7 +107,7 @@ final class BytePairEncoder {
      */
     void encode(byte[] bytes, int length, IntList out, PieceCache cache, Scratch scratch) {
         if (length == 1) {
-            out.add(byteIds[bytes[0] & 0xFF]);
+            encodeByte(bytes[0] & 0xFF, out);
         } else if (length <= PieceCache.MAX_LENGTH) {
             encodeShort(PieceCache.firstWord(bytes, length), PieceCache.secondWord(bytes, length), length, bytes,
                     out, cache, scratch);
@@ -123,7 +123,7 @@ final class BytePairEncoder {
      */
     void encodeShort(long k0, long k1, int length, byte[] bytes, IntList out, PieceCache cache, Scratch scratch) {
         if (length == 1) {
-            out.add(byteIds[(int) k0 & 0xFF]);
+            encodeByte((int) k0 & 0xFF, out);
             return;
         }
         int hash = PieceCache.hash(k0, k1, length);

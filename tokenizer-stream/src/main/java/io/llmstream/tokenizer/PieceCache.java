@@ -91,7 +91,7 @@ final class PieceCache {
 
     /** Appends the cached tokens of the piece to {@code out}; false on a miss. */
     boolean get(long k0, long k1, int length, int hash, IntList out) {
-        int e = (hash & (1 << BITS) - 2) << 2;
+        int e = set(hash);
         if (!matches(e, k0, k1, length)) {
             if (!matches(e + 4, k0, k1, length)) {
                 return false;
@@ -106,6 +106,11 @@ final class PieceCache {
             out.add((int) (rest & ID));
         }
         return true;
+    }
+
+    /** Where the set of a piece's hash begins in {@link #entries}: two entries of four longs. */
+    private static int set(int hash) {
+        return (hash & (1 << BITS) - 2) << 2;
     }
 
     /** Swaps the two entries of the set at {@code e}: its second was hit, so it has proved it repeats. */
@@ -127,7 +132,7 @@ final class PieceCache {
         if (count > MAX_TOKENS) {
             return;
         }
-        int e = ((hash & (1 << BITS) - 2) << 2) + 4;
+        int e = set(hash) + 4;
         long rest = 0;
         for (int k = count - 1; k >= 1; k--) {
             rest = rest << PairMap.BITS | out.get(from + k);

@@ -32,10 +32,8 @@ public final class Tokenizer {
     private final PreTokenizer preTokenizer;
     /** The pre-tokenizer's scanner when it is just that (tiktoken encodings): then pieces are pulled one by one. */
     private final Scanner scanner;
-    /** Whether the scanner's ASCII word pieces take the fused fast path ({@link #encodeScanned}). */
-    private final boolean asciiWords;
-    /** Whether that path cuts words o200k's way (see {@link Scanner.AsciiWords}). */
-    private final boolean cased;
+    /** How the scanner cuts ASCII words for the fused path of {@link #encodeScanned}; null when it has none. */
+    private final Scanner.AsciiWords asciiWords;
     private final TextNormalizer normalizer;
     private final AddedTokens added;
     private final boolean replaceLoneSurrogates;
@@ -50,8 +48,7 @@ public final class Tokenizer {
         this.vocabulary = bpe.vocabulary();
         this.preTokenizer = preTokenizer;
         this.scanner = preTokenizer.singleScanner();
-        this.asciiWords = scanner != null && scanner.asciiWords() != null;
-        this.cased = asciiWords && scanner.asciiWords() == Scanner.AsciiWords.UPPER_THEN_LOWER;
+        this.asciiWords = scanner == null ? null : scanner.asciiWords();
         this.normalizer = normalizer;
         this.added = added;
         // regexes and normalizers would see a lone surrogate, tiktoken sees U+FFFD; the scanners treat both alike
@@ -345,15 +342,16 @@ public final class Tokenizer {
 
     /**
      * Cuts {@code s[i, to)} into pieces with the scanner and encodes them. The commonest pieces take a fused path
-     * (when the scanner has one, {@link #asciiWords}): words of ASCII letters after an optional prefix char, of at
-     * most 16 chars, each found and packed into its cache key in one pass over its chars, and the one-char pieces of
-     * {@link #standsAlone}. Whatever that path is unsure of, the scanner decides. False once the token limit is reached.
+     * (when the scanner has one, {@link Scanner#asciiWords}): words of ASCII letters after an optional prefix char,
+     * of at most 16 chars, each found and packed into its cache key in one pass over its chars, and the one-char
+     * pieces of {@link #standsAlone}. Whatever that path is unsure of, the scanner decides. False once the token
+     * limit is reached.
      */
     private boolean encodeScanned(char[] s, int i, int to, TextNormalizer.Normalized nz, Scratch scratch) {
         while (i < to) {
             int e = -1; // the end of the piece at i, once the fused path has encoded it
             char c = s[i];
-            if (asciiWords && c < 0x80 && i + 1 < to) {
+            if (asciiWords != null && c < 0x80 && i + 1 < to) {
                 char d = s[i + 1];
                 boolean other = c == '\'' || c == '\r' || c >= '0' && c <= '9';
                 if (isAsciiLetter(c) || !other && c != '\n' && isAsciiLetter(d)) { // a word, maybe after a prefix
@@ -374,7 +372,7 @@ public final class Tokenizer {
                         }
                     }
                     // unless the word may go on: non-ASCII letters or marks, o200k's contractions, past 16 chars
-                    if (k == to || s[k] < 0x80 && !(cased && s[k] == '\'') && !wordGoesOn(s[k], lower)) {
+                    if (k == to || s[k] < 0x80 && !(cased() && s[k] == '\'') && !wordGoesOn(s[k], lower)) {
                         bpe.encodeShort(k0, k1, k - i, scratch.bytes, scratch.out, scratch.cache, scratch);
                         e = k;
                     }
@@ -413,7 +411,12 @@ public final class Tokenizer {
 
     /** Whether an ASCII word goes on with {@code d}, its letters so far including a lowercase one or not. */
     private boolean wordGoesOn(char d, boolean lower) {
-        return isAsciiLetter(d) && !(cased && lower && d < 'a');
+        return isAsciiLetter(d) && !(cased() && lower && d < 'a');
+    }
+
+    /** Whether the fused path cuts words o200k's way. */
+    private boolean cased() {
+        return asciiWords == Scanner.AsciiWords.UPPER_THEN_LOWER;
     }
 
     private static boolean isAsciiLetter(char c) {
