@@ -81,9 +81,9 @@ final class StreamWatch implements AutoCloseable {
         Map<TopicPartition, Long> ends = TopicLayout.endOffsets(admin, List.of(topic));
         Map<TopicPartition, OffsetAndMetadata> committed =
                 admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-        for (TopicPartition tp : ends.keySet()) {
-            long end = ends.get(tp);
-            OffsetAndMetadata at = committed.get(tp);
+        for (Map.Entry<TopicPartition, Long> partition : ends.entrySet()) {
+            long end = partition.getValue();
+            OffsetAndMetadata at = committed.get(partition.getKey());
             if (end > 0 && (at == null || at.offset() < end)) {
                 return false;
             }

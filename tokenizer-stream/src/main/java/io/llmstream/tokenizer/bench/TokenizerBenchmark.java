@@ -76,7 +76,7 @@ public final class TokenizerBenchmark {
 
     public static Result run(Options options) throws IOException {
         List<String> documents = documents(options.corpus(), options.megabytes() << 20);
-        long bytes = documents.stream().mapToLong(d -> d.getBytes(StandardCharsets.UTF_8).length).sum();
+        long bytes = utf8Bytes(documents);
         List<Load> loads = new ArrayList<>();
         List<Throughput> throughput = new ArrayList<>();
         List<WorstCase> worst = new ArrayList<>();
@@ -101,7 +101,7 @@ public final class TokenizerBenchmark {
             if (options.worstCase()) {
                 List<String> slice = slice(documents, WORST_CASE_SLICE);
                 for (Map.Entry<String, String> input : worstCaseInputs().entrySet()) {
-                    worst.add(worstCase(encoding, input.getKey(), ours, input.getValue(), slice,
+                    worst.add(worstCase(encoding, input.getKey(), contenders.get(0), input.getValue(), slice,
                             Math.max(3, options.rounds())));
                 }
             }
@@ -198,11 +198,8 @@ public final class TokenizerBenchmark {
             for (int i = 0; i < ratios.length; i++) {
                 ratios[i] = rates[0][i] / rates[c][i];
             }
-            double[] sorted = rates[c].clone();
-            Arrays.sort(sorted);
-            Arrays.sort(ratios);
-            out.add(new Throughput(encoding, contenders.get(c).name(), sorted[sorted.length / 2],
-                    sorted[sorted.length - 1], tokens[c], same[c], ratios[ratios.length / 2]));
+            out.add(new Throughput(encoding, contenders.get(c).name(), median(rates[c]),
+                    Arrays.stream(rates[c]).max().orElseThrow(), tokens[c], same[c], median(ratios)));
         }
         return out;
     }
@@ -294,10 +291,10 @@ public final class TokenizerBenchmark {
      * {@link #measure}: the multiple of the corpus's per-byte time is the median over rounds of the ratio within a
      * round, the nanoseconds per byte the median over rounds.
      */
-    private static WorstCase worstCase(String encoding, String name, Tokenizer ours, String input, List<String> slice,
+    private static WorstCase worstCase(String encoding, String name, Contender ours, String input, List<String> slice,
                                        int rounds) {
         double inputBytes = input.getBytes(StandardCharsets.UTF_8).length;
-        double sliceBytes = slice.stream().mapToLong(d -> d.getBytes(StandardCharsets.UTF_8).length).sum();
+        double sliceBytes = utf8Bytes(slice);
         ours.encode(input); // warm-up
         double[] nanos = new double[rounds];
         double[] ratios = new double[rounds];
@@ -306,14 +303,21 @@ public final class TokenizerBenchmark {
             ours.encode(input);
             nanos[i] = (System.nanoTime() - start) / inputBytes;
             start = System.nanoTime();
-            for (String d : slice) {
-                ours.encode(d);
-            }
+            encodeAll(ours, slice);
             ratios[i] = nanos[i] / ((System.nanoTime() - start) / sliceBytes);
         }
-        Arrays.sort(nanos);
-        Arrays.sort(ratios);
-        return new WorstCase(encoding, name, nanos[rounds / 2], ratios[rounds / 2]);
+        return new WorstCase(encoding, name, median(nanos), median(ratios));
+    }
+
+    /** The middle value (the upper of the two middle ones for an even count). */
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static long utf8Bytes(List<String> texts) {
+        return texts.stream().mapToLong(d -> d.getBytes(StandardCharsets.UTF_8).length).sum();
     }
 
     /** The first documents of the corpus that together reach {@code bytes} (all of it when it is smaller). */
