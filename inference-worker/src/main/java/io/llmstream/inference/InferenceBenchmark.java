@@ -1,14 +1,15 @@
 package io.llmstream.inference;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
 /**
  * Generated tokens per second of one model, measured side by side in one run: the naive loop (one request at a time,
  * the whole sequence recomputed every step, no KV cache), the {@link Scheduler} with batches of at most 1, 8 and 32 on
- * a uniform workload (every prompt {@code promptTokens} long, every request {@code newTokens} greedy tokens), and
- * continuous batching (batches of up to 32) on a mixed workload (prompts of 1 to {@code 2 * promptTokens} tokens,
+ * a uniform workload (every prompt {@code promptTokens} long, every request {@code newTokens} greedy tokens), taking
+ * turns in rounds so that each round compares them at the same moment, and continuous batching (batches of up to 32) on a mixed workload (prompts of 1 to {@code 2 * promptTokens} tokens,
  * 1 to {@code 2 * newTokens} new tokens), whose padding waste it also reports. Prompts are random ids; EOS may end a
  * generation early, and tokens are counted as sampled, so that only makes a run shorter.
  */
@@ -17,7 +18,7 @@ public final class InferenceBenchmark {
     /**
      * The workload.
      *
-     * @param requests     requests per batched run (the naive run takes at most 4)
+     * @param requests     requests in each workload, which the batched runs go round (the naive run takes at most 4)
      * @param promptTokens prompt length of the uniform runs, mean of the mixed one
      * @param newTokens    tokens per request in the uniform runs, mean of the mixed one
      */
@@ -37,18 +38,27 @@ public final class InferenceBenchmark {
     /**
      * Figures of one run.
      *
-     * @param naive        tokens/s of the loop without cache, one request at a time
-     * @param batch1       tokens/s with the KV cache, one request at a time
-     * @param batch8       tokens/s, batches of up to 8
-     * @param batch32      tokens/s, batches of up to 32
-     * @param continuous   tokens/s on the mixed workload with continuous batching (up to 32)
-     * @param paddingWaste share of the attention slots of the continuous run that were padding
+     * @param naive          tokens/s of the loop without cache, one request at a time
+     * @param batch1         tokens/s with the KV cache, one request at a time (median over the rounds)
+     * @param batch8         tokens/s, batches of up to 8 (median over the rounds)
+     * @param batch32        tokens/s, batches of up to 32 (median over the rounds)
+     * @param batch8Speedup  median over the rounds of batch 8's tokens/s over batch 1's in the same round
+     * @param batch32Speedup median over the rounds of batch 32's tokens/s over batch 1's in the same round
+     * @param continuous     tokens/s on the mixed workload with continuous batching (up to 32)
+     * @param paddingWaste   share of the attention slots of the continuous run that were padding
      */
     public record Result(String model, String provider, double naive, double batch1, double batch8, double batch32,
-                         double continuous, double paddingWaste, Workload workload) {}
+                         double batch8Speedup, double batch32Speedup, double continuous, double paddingWaste,
+                         Workload workload) {}
 
-    /** Each figure is timed over at least this many seconds of repeated runs. */
+    /** The naive loop and the continuous run are each timed over at least this many seconds. */
     private static final double MIN_SECONDS = 2.0;
+    /**
+     * Batch sizes 1, 8 and 32 take turns, each for at least {@link #ROUND_SECONDS} per round, so that a drift of
+     * the machine's speed (a third within minutes on a shared VM) touches them alike and each round gives a ratio.
+     */
+    private static final int ROUNDS = 7;
+    private static final double ROUND_SECONDS = 0.5;
 
     private InferenceBenchmark() {}
 
@@ -70,8 +80,10 @@ public final class InferenceBenchmark {
             mixedPrompts.add(randomIds(model, length, random));
             mixedSampling.add(Sampling.greedy(1 + random.nextInt(Math.min(2 * fresh, budget - length))));
         }
-        Run one = new Run(model, 1);
-        one.warmUp(prompts, sampling); // the session and the JIT, for the naive loop too
+        Run[] sizes = {new Run(model, 1), new Run(model, 8), new Run(model, 32)};
+        for (Run run : sizes) {
+            run.rate(prompts, sampling, run.batchSize, 0); // the session, its buffers and the JIT
+        }
 
         long start = System.nanoTime();
         long naiveTokens = 0;
@@ -80,13 +92,21 @@ public final class InferenceBenchmark {
             naiveTokens += g.outputIds().length + (g.finishReason() == io.llmstream.schemas.FinishReason.LENGTH ? 0 : 1);
         }
         double naive = naiveTokens / seconds(start);
-        double batch1 = one.rate(prompts, sampling);
-        double batch8 = new Run(model, 8).measure(prompts, sampling);
-        double batch32 = new Run(model, 32).measure(prompts, sampling);
+
+        double[][] rates = new double[sizes.length][ROUNDS];
+        for (int round = 0; round < ROUNDS; round++) {
+            for (int k = 0; k < sizes.length; k++) {
+                int s = round % 2 == 0 ? k : sizes.length - 1 - k; // no size always runs first
+                rates[s][round] = sizes[s].rate(prompts, sampling, sizes[s].batchSize, ROUND_SECONDS);
+            }
+        }
+
         Run continuous = new Run(model, 32);
-        double mixed = continuous.measure(mixedPrompts, mixedSampling);
+        continuous.rate(mixedPrompts, mixedSampling, mixedPrompts.size(), 0);
+        double mixed = continuous.rate(mixedPrompts, mixedSampling, mixedPrompts.size(), MIN_SECONDS);
         Counter c = continuous.counter;
-        return new Result(model.id(), model.provider().label(), naive, batch1, batch8, batch32, mixed,
+        return new Result(model.id(), model.provider().label(), naive, median(rates[0]), median(rates[1]),
+                median(rates[2]), median(ratios(rates[1], rates[0])), median(ratios(rates[2], rates[0])), mixed,
                 c.slots == 0 ? 0 : (double) c.padding / c.slots, workload);
     }
 
@@ -96,48 +116,54 @@ public final class InferenceBenchmark {
      */
     private static final class Run {
         final DecoderModel model;
+        final int batchSize;
         final Counter counter = new Counter();
         final Scheduler<Integer> scheduler;
+        /** The next request of the workload to submit: runs go round it. */
+        int next;
 
         Run(DecoderModel model, int batchSize) {
             this.model = model;
+            this.batchSize = batchSize;
             this.scheduler = new Scheduler<>(BatchLimits.of(batchSize), counter);
         }
 
-        void warmUp(List<int[]> prompts, List<Sampling> sampling) {
-            pass(prompts, sampling);
-            counter.reset();
-        }
-
-        /** A warm-up pass, then {@link #rate}. */
-        double measure(List<int[]> prompts, List<Sampling> sampling) {
-            warmUp(prompts, sampling);
-            return rate(prompts, sampling);
-        }
-
         /**
-         * Tokens/s over the workload; it is run again until {@link #MIN_SECONDS} have passed, so a small model's
-         * figures are not a few milliseconds of timer noise.
+         * Tokens/s: {@code unit} requests of the workload at a time (the next ones, round it) are submitted and
+         * drained, until at least {@code seconds} have passed (one unit when 0), so a small model's figures are not a
+         * few milliseconds of timer noise.
          */
-        double rate(List<int[]> prompts, List<Sampling> sampling) {
+        double rate(List<int[]> prompts, List<Sampling> sampling, int unit, double seconds) {
+            counter.reset();
             long start = System.nanoTime();
             do {
-                pass(prompts, sampling);
-            } while (seconds(start) < MIN_SECONDS);
+                for (int i = 0; i < unit; i++) {
+                    scheduler.submit(Task.generate(next, model, prompts.get(next), sampling.get(next)));
+                    next = (next + 1) % prompts.size();
+                }
+                for (Outcome<Integer> o : scheduler.drain()) {
+                    if (!o.ok()) {
+                        throw new IllegalStateException(o.error());
+                    }
+                }
+            } while (seconds(start) < seconds);
             return counter.tokens / seconds(start);
         }
+    }
 
-        /** One run of the whole workload. */
-        void pass(List<int[]> prompts, List<Sampling> sampling) {
-            for (int i = 0; i < prompts.size(); i++) {
-                scheduler.submit(Task.generate(i, model, prompts.get(i), sampling.get(i)));
-            }
-            for (Outcome<Integer> o : scheduler.drain()) {
-                if (!o.ok()) {
-                    throw new IllegalStateException(o.error());
-                }
-            }
+    private static double[] ratios(double[] numerators, double[] denominators) {
+        double[] r = new double[numerators.length];
+        for (int i = 0; i < r.length; i++) {
+            r[i] = numerators[i] / denominators[i];
         }
+        return r;
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int mid = sorted.length / 2;
+        return sorted.length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     private static int[] randomIds(DecoderModel model, int length, SplittableRandom random) {

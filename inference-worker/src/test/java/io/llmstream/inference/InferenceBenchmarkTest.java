@@ -23,6 +23,8 @@ class InferenceBenchmarkTest {
             assertThat(r.provider()).isEqualTo("cpu");
             assertThat(java.util.List.of(r.naive(), r.batch1(), r.batch8(), r.batch32(), r.continuous()))
                     .allSatisfy(tokensPerSecond -> assertThat(tokensPerSecond).isPositive());
+            assertThat(r.batch8Speedup()).isPositive();
+            assertThat(r.batch32Speedup()).isPositive();
             assertThat(r.paddingWaste()).isBetween(0.0, 1.0);
         }
     }
