@@ -16,7 +16,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -51,10 +53,11 @@ public final class DecoderModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final int contextLength;
     private final int[] eosIds;
+    private final String graphEdits;
 
     private DecoderModel(String name, String version, Path directory, OrtEnvironment env, OrtSession session,
                          ExecutionProvider provider, ModelSignature signature, Tokenizer tokenizer, int contextLength,
-                         int[] eosIds) {
+                         int[] eosIds, String graphEdits) {
         this.name = name;
         this.version = version;
         this.directory = directory;
@@ -65,6 +68,7 @@ public final class DecoderModel implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.contextLength = contextLength;
         this.eosIds = eosIds;
+        this.graphEdits = graphEdits;
     }
 
     /**
@@ -151,7 +155,37 @@ public final class DecoderModel implements AutoCloseable {
             eosIds = tokenizer.specialTokenId("<|endoftext|>").stream().toArray();
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        Session opened = createSession(env, onnx, options);
+        List<GraphSource> sources = graphSources(onnx);
+        for (GraphSource variant : sources.subList(0, sources.size() - 1)) {
+            DecoderModel model = null;
+            try {
+                model = openGraph(name, version, dir, env, variant, options, hints, tokenizer, contextLength, eosIds);
+                BatchProbe.check(model);
+                return loaded(model);
+            } catch (OrtException | RuntimeException e) {
+                if (model != null) {
+                    model.close();
+                }
+                log.info("{}: the serving variant with {} does not run on this graph ({}); trying the next", onnx,
+                        variant.edits(), e.getMessage());
+            }
+        }
+        return loaded(openGraph(name, version, dir, env, sources.get(sources.size() - 1), options, hints, tokenizer,
+                contextLength, eosIds));
+    }
+
+    private static DecoderModel loaded(DecoderModel model) {
+        ModelSignature s = model.signature;
+        log.info("loaded model {} from {} on {} ({}): {} layers, {} KV heads x {}, vocabulary {}, context {}",
+                model.id(), model.directory, model.provider.label(), model.graphEdits, s.layers(), s.kvHeads(),
+                s.headDim(), s.vocabSize(), model.contextLength);
+        return model;
+    }
+
+    private static DecoderModel openGraph(String name, String version, Path dir, OrtEnvironment env, GraphSource graph,
+                                          RuntimeOptions options, ModelSignature.Hints hints, Tokenizer tokenizer,
+                                          int contextLength, int[] eosIds) {
+        Session opened = createSession(env, graph, options);
         try {
             ModelSignature signature = ModelSignature.read(opened.session(), hints);
             if (tokenizer.vocabSize() > signature.vocabSize()) {
@@ -163,12 +197,8 @@ public final class DecoderModel implements AutoCloseable {
                     throw new ModelLoadException("end-of-sequence id " + id + " is outside the vocabulary");
                 }
             }
-            DecoderModel model = new DecoderModel(name, version, dir, env, opened.session(), opened.provider(),
-                    signature, tokenizer, contextLength, eosIds.clone());
-            log.info("loaded model {}:{} from {} on {}: {} layers, {} KV heads x {}, vocabulary {}, context {}",
-                    name, version, dir, opened.provider().label(), signature.layers(), signature.kvHeads(),
-                    signature.headDim(), signature.vocabSize(), contextLength);
-            return model;
+            return new DecoderModel(name, version, dir, env, opened.session(), opened.provider(), signature,
+                    tokenizer, contextLength, eosIds.clone(), graph.edits());
         } catch (OrtException | RuntimeException e) {
             closeQuietly(opened.session());
             if (e instanceof ModelLoadException m) {
@@ -180,34 +210,60 @@ public final class DecoderModel implements AutoCloseable {
 
     private record Session(OrtSession session, ExecutionProvider provider) {}
 
-    /** What a session is made from: the file itself, or (when {@link ServingGraph} applies) its serving variant. */
+    /** What a session is made from: a serving variant of the file ({@link ServingGraph}), or the file itself. */
     private interface GraphSource {
         OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
+
+        /** What the variant changed, for the log. */
+        String edits();
     }
 
     /** Graphs above this size are served from the file as they are, not parsed into a variant on the heap. */
     private static final long MAX_VARIANT_BYTES = 1L << 30;
 
-    private static GraphSource graphSource(Path onnx) {
+    /** The serving variants of the file, best first, then the file itself. */
+    private static List<GraphSource> graphSources(Path onnx) {
+        List<GraphSource> sources = new ArrayList<>();
         try {
             if (Files.size(onnx) <= MAX_VARIANT_BYTES) {
-                var variant = ServingGraph.lastPositionsVariant(Files.readAllBytes(onnx));
-                if (variant.isPresent()) {
-                    byte[] bytes = variant.get();
-                    return (env, options) -> env.createSession(bytes, options);
+                for (ServingGraph.Variant variant : ServingGraph.variants(Files.readAllBytes(onnx))) {
+                    sources.add(new GraphSource() {
+                        @Override
+                        public OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException {
+                            return env.createSession(variant.model().toByteArray(), options);
+                        }
+
+                        @Override
+                        public String edits() {
+                            return variant.edits();
+                        }
+                    });
                 }
             }
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + onnx + ": " + e.getMessage(), e);
         }
-        log.info("{}: logits are computed for every position (the file is over 1 GiB, or the graph's output projection "
-                + "is not a plain MatMul, or its weights are external, or its opset is below 10)", onnx);
-        return (env, options) -> env.createSession(onnx.toString(), options);
+        if (sources.isEmpty()) {
+            log.info("{}: served as exported, logits for every position (the file is over 1 GiB, or the graph's output "
+                    + "projection is not a plain MatMul and no LayerNorm sums a residual, or its weights are external)",
+                    onnx);
+        }
+        sources.add(new GraphSource() {
+            @Override
+            public OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException {
+                return env.createSession(onnx.toString(), options);
+            }
+
+            @Override
+            public String edits() {
+                return "the graph as exported";
+            }
+        });
+        return sources;
     }
 
     /** A session on the provider asked for, or on the CPU (after one clear warning) when CUDA cannot start. */
-    private static Session createSession(OrtEnvironment env, Path onnx, RuntimeOptions options) {
-        GraphSource graph = graphSource(onnx);
+    private static Session createSession(OrtEnvironment env, GraphSource graph, RuntimeOptions options) {
         if (options.provider() == ExecutionProvider.CUDA) {
             try (OrtSession.SessionOptions cuda = sessionOptions(options)) {
                 cuda.addCUDA(options.deviceId());
@@ -223,7 +279,7 @@ public final class DecoderModel implements AutoCloseable {
         try (OrtSession.SessionOptions cpu = sessionOptions(options)) {
             return new Session(graph.open(env, cpu), ExecutionProvider.CPU);
         } catch (OrtException e) {
-            throw new ModelLoadException("ONNX Runtime cannot load " + onnx + ": " + e.getMessage(), e);
+            throw new ModelLoadException("ONNX Runtime cannot load the graph (" + graph.edits() + "): " + e.getMessage(), e);
         }
     }
 
@@ -328,6 +384,11 @@ public final class DecoderModel implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** What the session's graph changed from the file ({@link ServingGraph}), or that it is the file as exported. */
+    String graphEdits() {
+        return graphEdits;
     }
 
     OrtEnvironment environment() {

@@ -2,6 +2,12 @@ package io.llmstream.inference;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llmstream.schemas.model.ModelManifest;
+import io.llmstream.schemas.model.OnnxNames;
+import io.llmstream.schemas.onnx.OnnxProto.AttributeProto;
+import io.llmstream.schemas.onnx.OnnxProto.GraphProto;
+import io.llmstream.schemas.onnx.OnnxProto.ModelProto;
+import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
+import io.llmstream.schemas.onnx.OnnxProtos;
 import io.llmstream.tokenizer.Tokenizers;
 import io.llmstream.trainer.GptConfig;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,12 +80,7 @@ class DecoderModelTest {
 
     @Test
     void servesAnOptimumStyleExport() throws IOException {
-        Path dir = root.resolve("optimum-gpt2");
-        Files.createDirectories(dir);
-        Files.copy(exported.resolve("model.onnx"), dir.resolve("model.onnx"));
-        Files.copy(exported.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
-        new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), Map.of("model_type", "gpt2",
-                "n_positions", 40, "n_head", 4, "n_embd", 32, "vocab_size", TestModels.VOCAB, "eos_token_id", 256));
+        Path dir = optimumStyle("optimum-gpt2", Files.readAllBytes(exported.resolve("model.onnx")));
         try (DecoderModel optimum = DecoderModel.load(dir, RuntimeOptions.cpu());
              DecoderModel ours = DecoderModel.load(exported, RuntimeOptions.cpu())) {
             assertThat(optimum.id()).isEqualTo("optimum-gpt2:" + DecoderModel.EXTERNAL_VERSION);
@@ -88,6 +89,41 @@ class DecoderModelTest {
             int[] prompt = {5, 6, 7, 8};
             assertThat(Generator.generate(optimum, prompt, Sampling.greedy(8)))
                     .isEqualTo(Generator.generate(ours, prompt, Sampling.greedy(8)));
+        }
+    }
+
+    @Test
+    void servesTheFusedVariantAndFallsBackWhenItsShapesDoNotHold() throws IOException {
+        try (DecoderModel model = DecoderModel.load(exported, RuntimeOptions.cpu())) {
+            assertThat(model.graphEdits()).isEqualTo("logits of the last positions, skip-LayerNorm fusion");
+        }
+        // Position embeddings of shape [1, seq, hidden] (rows of one length share their positions), broadcast over the
+        // batch and written first in their sum: plain ONNX adds the token embeddings to them, SkipLayerNormalization
+        // would repeat the token embeddings of row 0 over the others.
+        ModelProto proto = ModelProto.parseFrom(Files.readAllBytes(exported.resolve("model.onnx")));
+        GraphProto.Builder graph = proto.getGraph().toBuilder();
+        int gather = -1;
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            if (graph.getNode(i).getInputList().contains(OnnxNames.POSITION_IDS)) {
+                gather = i;
+            }
+        }
+        String positions = graph.getNode(gather).getOutput(0);
+        for (int i = 0; i < graph.getNodeCount(); i++) {
+            NodeProto n = graph.getNode(i);
+            if (n.getOpType().equals("Add") && n.getInput(1).equals(positions)) {
+                graph.setNode(i, n.toBuilder().setInput(0, positions).setInput(1, n.getInput(0)));
+            }
+        }
+        AttributeProto axes = AttributeProto.newBuilder().setName("axes").setType(AttributeProto.AttributeType.INTS)
+                .addInts(0).build();
+        graph.setNode(gather, graph.getNode(gather).toBuilder().setInput(1, "first_row_positions"));
+        graph.addNode(gather, OnnxProtos.node("ReduceMax", "first_row", List.of(OnnxNames.POSITION_IDS),
+                List.of("first_row_positions"), axes));
+        Path dir = optimumStyle("broadcast-positions", proto.toBuilder().setGraph(graph).build().toByteArray());
+        try (DecoderModel model = DecoderModel.load(dir, RuntimeOptions.cpu())) {
+            assertThat(model.graphEdits()).isEqualTo("logits of the last positions");
+            assertThat(Generator.generate(model, new int[] {1, 2, 3}, Sampling.greedy(3)).outputIds()).hasSize(3);
         }
     }
 
@@ -105,6 +141,17 @@ class DecoderModelTest {
         Path empty = Files.createDirectories(root.resolve("empty"));
         assertThatThrownBy(() -> DecoderModel.load(empty, RuntimeOptions.cpu()))
                 .isInstanceOf(ModelLoadException.class).hasMessageContaining("model.json").hasMessageContaining("config.json");
+    }
+
+    /** A directory as Optimum exports GPT-2: the graph, tokenizer.json and config.json, no manifest. */
+    private static Path optimumStyle(String name, byte[] onnx) throws IOException {
+        Path dir = root.resolve(name);
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("model.onnx"), onnx);
+        Files.copy(exported.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
+        new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), Map.of("model_type", "gpt2",
+                "n_positions", 40, "n_head", 4, "n_embd", 32, "vocab_size", TestModels.VOCAB, "eos_token_id", 256));
+        return dir;
     }
 
     private static Path copy(String name) throws IOException {

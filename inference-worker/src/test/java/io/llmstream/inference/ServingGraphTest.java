@@ -40,8 +40,8 @@ class ServingGraphTest {
     }
 
     @Test
-    void keptPositionsAreTheLastColumnsOfTheFullLogits() throws OrtException {
-        byte[] variant = ServingGraph.lastPositionsVariant(original).orElseThrow();
+    void keptPositionsAreTheLastColumnsOfTheFullLogits() throws OrtException, IOException {
+        byte[] variant = ServingGraph.keepLastPositions(ModelProto.parseFrom(original)).orElseThrow().toByteArray();
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         try (OrtSession full = env.createSession(original); OrtSession serving = env.createSession(variant)) {
             assertThat(serving.getInputNames()).contains(ServingGraph.LOGITS_TO_KEEP);
@@ -63,6 +63,38 @@ class ServingGraphTest {
     }
 
     @Test
+    void skipLayerNormFusionKeepsTheLogitsAndTheResidualStream() throws OrtException, IOException {
+        ModelProto proto = ModelProto.parseFrom(original);
+        ModelProto fused = ServingGraph.fuseSkipLayerNorms(proto).orElseThrow();
+        int layers = CONFIG.layers();
+        assertThat(opCount(fused, "LayerNormalization")).isZero();
+        assertThat(opCount(fused, "SkipLayerNormalization")).isEqualTo(2 * layers + 1);
+        // Gone: the sum before each LayerNorm (embeddings, then two residuals per layer) and the bias of each
+        // projection back into the residual stream (attention and MLP), folded into the fused nodes.
+        assertThat(opCount(fused, "Add")).isEqualTo(opCount(proto, "Add") - (2 * layers + 1) - 2 * layers);
+        assertThat(ServingGraph.fuseSkipLayerNorms(fused)).as("applied once").isEmpty();
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession plain = env.createSession(original); OrtSession serving = env.createSession(fused.toByteArray())) {
+            float[] expected = logits(env, plain, -1);
+            float[] actual = logits(env, serving, -1);
+            assertThat(actual).hasSameSizeAs(expected);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
+            }
+        }
+    }
+
+    @Test
+    void variantsComeBestFirst() {
+        assertThat(ServingGraph.variants(original)).extracting(ServingGraph.Variant::edits)
+                .containsExactly("logits of the last positions, skip-LayerNorm fusion", "logits of the last positions");
+    }
+
+    private static long opCount(ModelProto model, String opType) {
+        return model.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals(opType)).count();
+    }
+
+    @Test
     void graphsOfAnotherShapeAreServedAsTheyAre() throws IOException {
         ModelProto proto = ModelProto.parseFrom(original);
         var graph = proto.getGraph().toBuilder();
@@ -72,11 +104,11 @@ class ServingGraphTest {
                 graph.setNode(i, n.toBuilder().setOpType("Gemm")); // any projection but a plain MatMul
             }
         }
-        byte[] other = proto.toBuilder().setGraph(graph).build().toByteArray();
-        assertThat(ServingGraph.lastPositionsVariant(other)).isEmpty();
-        assertThat(ServingGraph.lastPositionsVariant(new byte[] {1, 2, 3})).isEmpty();
-        byte[] variant = ServingGraph.lastPositionsVariant(original).orElseThrow();
-        assertThat(ServingGraph.lastPositionsVariant(variant)).as("applied once").isEmpty();
+        ModelProto other = proto.toBuilder().setGraph(graph).build();
+        assertThat(ServingGraph.keepLastPositions(other)).isEmpty();
+        assertThat(ServingGraph.variants(new byte[] {1, 2, 3})).isEmpty();
+        ModelProto variant = ServingGraph.keepLastPositions(proto).orElseThrow();
+        assertThat(ServingGraph.keepLastPositions(variant)).as("applied once").isEmpty();
     }
 
     /** Logits of one row of {@link #IDS} with an empty cache; {@code keep < 0} feeds no keep input. */
