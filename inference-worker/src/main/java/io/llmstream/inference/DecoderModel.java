@@ -210,12 +210,15 @@ public final class DecoderModel implements AutoCloseable {
 
     private record Session(OrtSession session, ExecutionProvider provider) {}
 
-    /** What a session is made from: a serving variant of the file ({@link ServingGraph}), or the file itself. */
-    private interface GraphSource {
-        OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
+    /**
+     * What a session is made from: a serving variant of the file ({@link ServingGraph}), or the file itself.
+     *
+     * @param edits what the variant changed, for the log
+     */
+    private record GraphSource(String edits, SessionOpener opener) {}
 
-        /** What the variant changed, for the log. */
-        String edits();
+    private interface SessionOpener {
+        OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
     }
 
     /** Graphs above this size are served from the file as they are, not parsed into a variant on the heap. */
@@ -227,17 +230,8 @@ public final class DecoderModel implements AutoCloseable {
         try {
             if (Files.size(onnx) <= MAX_VARIANT_BYTES) {
                 for (ServingGraph.Variant variant : ServingGraph.variants(Files.readAllBytes(onnx))) {
-                    sources.add(new GraphSource() {
-                        @Override
-                        public OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException {
-                            return env.createSession(variant.model().toByteArray(), options);
-                        }
-
-                        @Override
-                        public String edits() {
-                            return variant.edits();
-                        }
-                    });
+                    sources.add(new GraphSource(variant.edits(),
+                            (env, options) -> env.createSession(variant.model().toByteArray(), options)));
                 }
             }
         } catch (IOException e) {
@@ -248,17 +242,7 @@ public final class DecoderModel implements AutoCloseable {
                     + "projection is not a plain MatMul and no LayerNorm sums a residual, or its weights are external)",
                     onnx);
         }
-        sources.add(new GraphSource() {
-            @Override
-            public OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException {
-                return env.createSession(onnx.toString(), options);
-            }
-
-            @Override
-            public String edits() {
-                return "the graph as exported";
-            }
-        });
+        sources.add(new GraphSource("the graph as exported", (env, options) -> env.createSession(onnx.toString(), options)));
         return sources;
     }
 
@@ -267,7 +251,7 @@ public final class DecoderModel implements AutoCloseable {
         if (options.provider() == ExecutionProvider.CUDA) {
             try (OrtSession.SessionOptions cuda = sessionOptions(options)) {
                 cuda.addCUDA(options.deviceId());
-                return new Session(graph.open(env, cuda), ExecutionProvider.CUDA);
+                return new Session(graph.opener().open(env, cuda), ExecutionProvider.CUDA);
             } catch (OrtException | RuntimeException | LinkageError e) {
                 if (CUDA_WARNED.compareAndSet(false, true)) {
                     log.warn("CUDA execution provider (device {}) cannot start, running on the CPU instead: {}. "
@@ -277,7 +261,7 @@ public final class DecoderModel implements AutoCloseable {
             }
         }
         try (OrtSession.SessionOptions cpu = sessionOptions(options)) {
-            return new Session(graph.open(env, cpu), ExecutionProvider.CPU);
+            return new Session(graph.opener().open(env, cpu), ExecutionProvider.CPU);
         } catch (OrtException e) {
             throw new ModelLoadException("ONNX Runtime cannot load the graph (" + graph.edits() + "): " + e.getMessage(), e);
         }

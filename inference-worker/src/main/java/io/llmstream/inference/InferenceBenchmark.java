@@ -9,9 +9,10 @@ import java.util.SplittableRandom;
  * Generated tokens per second of one model, measured side by side in one run: the naive loop (one request at a time,
  * the whole sequence recomputed every step, no KV cache), the {@link Scheduler} with batches of at most 1, 8 and 32 on
  * a uniform workload (every prompt {@code promptTokens} long, every request {@code newTokens} greedy tokens), taking
- * turns in rounds so that each round compares them at the same moment, and continuous batching (batches of up to 32) on a mixed workload (prompts of 1 to {@code 2 * promptTokens} tokens,
- * 1 to {@code 2 * newTokens} new tokens), whose padding waste it also reports. Prompts are random ids; EOS may end a
- * generation early, and tokens are counted as sampled, so that only makes a run shorter.
+ * turns in rounds so that each round compares them at the same moment, and continuous batching (batches of up to 32)
+ * on a mixed workload (prompts of 1 to {@code 2 * promptTokens} tokens, 1 to {@code 2 * newTokens} new tokens), whose
+ * padding waste it also reports. Prompts are random ids; EOS may end a generation early, and tokens are counted as
+ * sampled, so that only makes a run shorter.
  */
 public final class InferenceBenchmark {
 
