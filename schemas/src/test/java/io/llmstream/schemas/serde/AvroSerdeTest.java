@@ -232,6 +232,13 @@ class AvroSerdeTest {
         ids[1] = Integer.MAX_VALUE;
         ids[2] = -1;
         ids[3] = 0;
+        // either side of every varint length: zig-zag values 2^7, 2^14, 2^21 and 2^28
+        int at = 4;
+        for (int bits = 6; bits <= 27; bits += 7) {
+            for (int id : new int[] {(1 << bits) - 1, 1 << bits, -(1 << bits), -(1 << bits) - 1}) {
+                ids[at++] = id;
+            }
+        }
         TokenizedDocument fromArray = SampleRecords.tokenizedDocument();
         fromArray.setIds(IntLists.of(ids));
         TokenizedDocument fromList = SampleRecords.tokenizedDocument();
