@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The worker's variants of a decoder graph. The model directory is untouched: a variant exists only in the session.
@@ -77,14 +78,28 @@ final class ServingGraph {
         if (usesExternalData(proto.getGraph())) {
             return List.of();
         }
-        Optional<ModelProto> kept = keepLastPositions(proto);
-        Optional<ModelProto> fused = fuseSkipLayerNorms(kept.orElse(proto));
         List<Variant> variants = new ArrayList<>();
-        fused.ifPresent(m -> variants.add(new Variant(kept.isPresent() ? "logits of the last positions, skip-LayerNorm fusion"
-                : "skip-LayerNorm fusion", m)));
-        kept.ifPresent(m -> variants.add(new Variant("logits of the last positions", m)));
+        List<String> edits = new ArrayList<>();
+        ModelProto current = proto;
+        for (Edit edit : EDITS) {
+            Optional<ModelProto> next = edit.apply().apply(current);
+            if (next.isPresent()) {
+                current = next.get();
+                edits.add(edit.name());
+                variants.add(0, new Variant(String.join(", ", edits), current));
+            }
+        }
         return variants;
     }
+
+    /** An edit and what it is called in the log. */
+    private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {}
+
+    /** In the order they are made; a variant that fails its load-time check falls back to one edit fewer. */
+    private static final List<Edit> EDITS = List.of(
+            new Edit("logits of the last positions", ServingGraph::keepLastPositions),
+            new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
+            new Edit("attention fusion", AttentionFusion::apply));
 
     /** The graph with {@link #LOGITS_TO_KEEP}, or empty when its output projection is not one this edit applies to. */
     static Optional<ModelProto> keepLastPositions(ModelProto proto) {
@@ -128,39 +143,28 @@ final class ServingGraph {
      */
     static Optional<ModelProto> fuseSkipLayerNorms(ModelProto proto) {
         GraphProto graph = proto.getGraph();
-        Map<String, Integer> producers = new HashMap<>();
-        Map<String, Integer> readers = new HashMap<>();
-        for (int i = 0; i < graph.getNodeCount(); i++) {
-            NodeProto n = graph.getNode(i);
-            int index = i;
-            n.getOutputList().forEach(o -> producers.put(o, index));
-            n.getInputList().forEach(in -> readers.merge(in, 1, Integer::sum));
-        }
-        graph.getOutputList().forEach(o -> readers.merge(o.getName(), 1, Integer::sum));
-        Map<String, TensorProto> initializers = new HashMap<>();
-        graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
-
+        GraphIndex g = new GraphIndex(graph);
         Map<Integer, NodeProto> fusedAt = new HashMap<>();
         Set<Integer> dropped = new HashSet<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             NodeProto norm = graph.getNode(i);
-            if (!isLastAxisLayerNorm(norm, initializers)) {
+            if (!isLastAxisLayerNorm(norm, g)) {
                 continue;
             }
-            Integer at = producers.get(norm.getInput(0));
-            if (at == null || fusedAt.containsKey(at) || dropped.contains(at)) {
+            int at = g.producer(norm.getInput(0));
+            if (at < 0 || fusedAt.containsKey(at) || dropped.contains(at)) {
                 continue;
             }
             NodeProto sum = graph.getNode(at);
-            if (!isAdd(sum) || initializers.containsKey(sum.getInput(0)) || initializers.containsKey(sum.getInput(1))) {
+            if (!isAdd(sum) || g.initializer(sum.getInput(0)) != null || g.initializer(sum.getInput(1)) != null) {
                 continue; // a sum of two computed tensors, not a bias
             }
             List<String> inputs = new ArrayList<>(List.of(sum.getInput(0), sum.getInput(1), norm.getInput(1),
                     norm.getInputCount() > 2 ? norm.getInput(2) : ""));
             for (int side = 0; side < 2; side++) {
-                Integer b = producers.get(sum.getInput(side));
-                if (b != null && !dropped.contains(b) && !fusedAt.containsKey(b) && readers.get(sum.getInput(side)) == 1) {
-                    Optional<String[]> biased = biasAdd(graph.getNode(b), initializers);
+                int b = g.producer(sum.getInput(side));
+                if (b >= 0 && !dropped.contains(b) && !fusedAt.containsKey(b) && g.uses(sum.getInput(side)) == 1) {
+                    Optional<String[]> biased = biasAdd(graph.getNode(b), g);
                     if (biased.isPresent()) {
                         inputs.set(side, biased.get()[0]);
                         inputs.add(biased.get()[1]);
@@ -170,7 +174,7 @@ final class ServingGraph {
                 }
             }
             String total = sum.getOutput(0);
-            List<String> outputs = readers.get(total) > 1
+            List<String> outputs = g.uses(total) > 1
                     ? List.of(norm.getOutput(0), "", "", total) // the residual stream goes on from the sum
                     : List.of(norm.getOutput(0));
             NodeProto.Builder fused = OnnxProtos.node("SkipLayerNormalization", FUSED_PREFIX + norm.getName(), inputs,
@@ -182,40 +186,37 @@ final class ServingGraph {
         if (fusedAt.isEmpty()) {
             return Optional.empty();
         }
-        GraphProto.Builder edited = graph.toBuilder().clearNode();
-        for (int i = 0; i < graph.getNodeCount(); i++) {
-            if (fusedAt.containsKey(i)) {
-                edited.addNode(fusedAt.get(i));
-            } else if (!dropped.contains(i)) {
-                edited.addNode(graph.getNode(i));
-            }
-        }
-        ModelProto.Builder model = proto.toBuilder().setGraph(edited);
-        if (model.getOpsetImportList().stream().noneMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
-            model.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
-        }
-        return Optional.of(model.build());
+        GraphProto.Builder edited = graph.toBuilder().clearNode().addAllNode(g.nodesWith(fusedAt, dropped));
+        return Optional.of(withMicrosoftOps(proto.toBuilder().setGraph(edited).build()));
     }
 
-    private static boolean isLastAxisLayerNorm(NodeProto node, Map<String, TensorProto> initializers) {
+    /** The model with ONNX Runtime's contrib domain among its opset imports. */
+    static ModelProto withMicrosoftOps(ModelProto proto) {
+        if (proto.getOpsetImportList().stream().anyMatch(o -> o.getDomain().equals(MS_DOMAIN))) {
+            return proto;
+        }
+        return proto.toBuilder().addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1)).build();
+    }
+
+    private static boolean isLastAxisLayerNorm(NodeProto node, GraphIndex g) {
         if (!node.getOpType().equals("LayerNormalization") || !node.getDomain().isEmpty() || node.getInputCount() < 2
                 || node.getOutputCount() != 1) {
             return false;
         }
         boolean lastAxis = node.getAttributeList().stream().noneMatch(a -> a.getName().equals("axis") && a.getI() != -1);
         boolean vectors = node.getInputList().subList(1, node.getInputCount()).stream()
-                .allMatch(name -> name.isEmpty() || isVector(initializers.get(name)));
+                .allMatch(name -> name.isEmpty() || isVector(g.initializer(name)));
         return lastAxis && vectors;
     }
 
     /** {@code [input, bias]} of {@code x + bias} with a 1-D initializer for bias (either side), else empty. */
-    private static Optional<String[]> biasAdd(NodeProto node, Map<String, TensorProto> initializers) {
+    private static Optional<String[]> biasAdd(NodeProto node, GraphIndex g) {
         if (!isAdd(node)) {
             return Optional.empty();
         }
         for (int side = 0; side < 2; side++) {
             String other = node.getInput(1 - side);
-            if (isVector(initializers.get(node.getInput(side))) && !initializers.containsKey(other)) {
+            if (isVector(g.initializer(node.getInput(side))) && g.initializer(other) == null) {
                 return Optional.of(new String[] {other, node.getInput(side)});
             }
         }

@@ -95,7 +95,8 @@ class DecoderModelTest {
     @Test
     void servesTheFusedVariantAndFallsBackWhenItsShapesDoNotHold() throws IOException {
         try (DecoderModel model = DecoderModel.load(exported, RuntimeOptions.cpu())) {
-            assertThat(model.graphEdits()).isEqualTo("logits of the last positions, skip-LayerNorm fusion");
+            assertThat(model.graphEdits())
+                    .isEqualTo("logits of the last positions, skip-LayerNorm fusion, attention fusion");
         }
         // Position embeddings of shape [1, seq, hidden] (rows of one length share their positions), broadcast over the
         // batch and written first in their sum: plain ONNX adds the token embeddings to them, SkipLayerNormalization

@@ -20,6 +20,7 @@ import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,9 +86,34 @@ class ServingGraphTest {
     }
 
     @Test
+    void attentionFusionKeepsTheLogitsAndLeavesOneNodePerLayer() throws OrtException, IOException {
+        ModelProto proto = ModelProto.parseFrom(original);
+        ModelProto fused = AttentionFusion.apply(proto).orElseThrow();
+        assertThat(opCount(fused, "MultiHeadAttention")).isEqualTo(CONFIG.layers());
+        for (String gone : List.of("Softmax", "Where", "Concat", "LessOrEqual", "Range")) {
+            assertThat(opCount(fused, gone)).as(gone).isZero();
+        }
+        // q, k and v split into heads, the keys turned for the scores, the heads merged: five per layer
+        assertThat(opCount(fused, "Transpose")).isEqualTo(opCount(proto, "Transpose") - 5L * CONFIG.layers());
+        assertThat(fused.getGraph().getNodeCount()).isLessThan(proto.getGraph().getNodeCount() - 16 * CONFIG.layers());
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession plain = env.createSession(original); OrtSession serving = env.createSession(fused.toByteArray())) {
+            float[] expected = logits(env, plain, -1);
+            float[] actual = logits(env, serving, -1);
+            assertThat(actual).hasSameSizeAs(expected);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
+            }
+        }
+        ModelProto foreign = proto.toBuilder().setProducerName("pytorch").build();
+        assertThat(AttentionFusion.apply(foreign)).as("only our exporter's mask is known").isEmpty();
+    }
+
+    @Test
     void variantsComeBestFirst() {
         assertThat(ServingGraph.variants(original)).extracting(ServingGraph.Variant::edits)
-                .containsExactly("logits of the last positions, skip-LayerNorm fusion", "logits of the last positions");
+                .containsExactly("logits of the last positions, skip-LayerNorm fusion, attention fusion",
+                        "logits of the last positions, skip-LayerNorm fusion", "logits of the last positions");
     }
 
     private static long opCount(ModelProto model, String opType) {
