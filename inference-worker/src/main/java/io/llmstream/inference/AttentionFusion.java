@@ -77,31 +77,22 @@ final class AttentionFusion {
             return false;
         }
         int keysT = keyReaders.get(0);
-        if (!isOp(g.node(keysT), "Transpose") || !hasInts(g.node(keysT), "perm", 0, 1, 3, 2)) {
-            return false;
-        }
-        int scores = g.onlyReader(g.node(keysT).getOutput(0));
-        if (scores < 0 || !isOp(g.node(scores), "MatMul") || !g.node(scores).getInput(1).equals(g.node(keysT).getOutput(0))) {
+        int scores = next(g, keysT, "MatMul");
+        int scaled = next(g, scores, "Mul");
+        int masked = next(g, scaled, "Where");
+        int softmax = next(g, masked, "Softmax");
+        int weighted = next(g, softmax, "MatMul");
+        int merged = next(g, weighted, "Transpose");
+        int output = next(g, merged, "Reshape");
+        if (output < 0 || !isOp(g.node(keysT), "Transpose") || !hasInts(g.node(keysT), "perm", 0, 1, 3, 2)
+                || !g.node(scores).getInput(1).equals(g.node(keysT).getOutput(0)) || !lastAxis(g.node(softmax))
+                || weighted != valueReaders.get(0) || !g.node(weighted).getInput(1).equals(presentValue)
+                || !hasInts(g.node(merged), "perm", 0, 2, 1, 3)) {
             return false;
         }
         Heads q = splitHeads(g, g.node(scores).getInput(0));
-        int scaled = g.onlyReader(g.node(scores).getOutput(0));
-        Float scale = scaled < 0 || !isOp(g.node(scaled), "Mul") ? null : scalarOperand(g, g.node(scaled), g.node(scores).getOutput(0));
-        int masked = scaled < 0 ? -1 : g.onlyReader(g.node(scaled).getOutput(0));
-        int softmax = masked < 0 || !isOp(g.node(masked), "Where") ? -1 : g.onlyReader(g.node(masked).getOutput(0));
-        int weighted = softmax < 0 || !isOp(g.node(softmax), "Softmax") || !lastAxis(g.node(softmax))
-                ? -1 : g.onlyReader(g.node(softmax).getOutput(0));
-        if (q == null || scale == null || weighted < 0 || weighted != valueReaders.get(0)
-                || !isOp(g.node(weighted), "MatMul") || !g.node(weighted).getInput(1).equals(presentValue)
-                || q.heads != k.heads || k.heads != v.heads) {
-            return false;
-        }
-        int merged = g.onlyReader(g.node(weighted).getOutput(0));
-        if (merged < 0 || !isOp(g.node(merged), "Transpose") || !hasInts(g.node(merged), "perm", 0, 2, 1, 3)) {
-            return false;
-        }
-        int output = g.onlyReader(g.node(merged).getOutput(0));
-        if (output < 0 || !isOp(g.node(output), "Reshape")) {
+        Float scale = scalarOperand(g, g.node(scaled), g.node(scores).getOutput(0));
+        if (q == null || scale == null || q.heads != k.heads || k.heads != v.heads) {
             return false;
         }
         NodeProto fused = OnnxProtos.node("MultiHeadAttention", PREFIX + layer,
@@ -116,6 +107,15 @@ final class AttentionFusion {
         dropped.addAll(List.of(q.reshape, q.transpose, k.reshape, k.transpose, v.reshape, v.transpose, keyCache,
                 valueCache, keysT, scores, scaled, masked, softmax, weighted, merged, output));
         return true;
+    }
+
+    /** The only reader of node {@code at}'s output when it is a {@code opType}, else -1 (also when {@code at} is -1). */
+    private static int next(GraphIndex g, int at, String opType) {
+        if (at < 0) {
+            return -1;
+        }
+        int reader = g.onlyReader(g.node(at).getOutput(0));
+        return reader >= 0 && isOp(g.node(reader), opType) ? reader : -1;
     }
 
     /** A value of shape (batch, seq, heads * headDim) made (batch, heads, seq, headDim) by a Reshape and a Transpose. */
