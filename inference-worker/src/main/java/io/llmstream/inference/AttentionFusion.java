@@ -31,7 +31,6 @@ final class AttentionFusion {
     static final String PRODUCER = "llmstream";
     private static final String PREFIX = "llmstream_mha/";
     private static final String KEY_PADDING = PREFIX + "key_padding_mask";
-    private static final String MS_DOMAIN = "com.microsoft";
 
     private AttentionFusion() {}
 
@@ -102,7 +101,7 @@ final class AttentionFusion {
                         intAttribute("num_heads", q.heads), intAttribute("unidirectional", 1),
                         AttributeProto.newBuilder().setName("scale").setType(AttributeProto.AttributeType.FLOAT)
                                 .setF(scale).build())
-                .toBuilder().setDomain(MS_DOMAIN).build();
+                .toBuilder().setDomain(ServingGraph.MS_DOMAIN).build();
         fusedAt.put(output, fused);
         dropped.addAll(List.of(q.reshape, q.transpose, k.reshape, k.transpose, v.reshape, v.transpose, keyCache,
                 valueCache, keysT, scores, scaled, masked, softmax, weighted, merged, output));

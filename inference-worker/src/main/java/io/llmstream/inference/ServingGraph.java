@@ -22,7 +22,7 @@ import java.util.function.Function;
 
 /**
  * The worker's variants of a decoder graph. The model directory is untouched: a variant exists only in the session.
- * Two edits:
+ * Three edits, made in this order:
  * <ul>
  *   <li><b>Logits of the last positions.</b> One more input, {@link #LOGITS_TO_KEEP}, says how many of the last
  *       positions get logits (0: all). Generation needs the last position only, so a prefill of P prompt tokens
@@ -38,6 +38,8 @@ import java.util.function.Function;
  *       never allows. The fused kernel repeats its second operand over the first, so a first operand smaller than
  *       the second (broadcast over the batch) would be wrong; that is checked by running the variant
  *       ({@link BatchProbe}), not here.</li>
+ *   <li><b>Attention fusion</b> ({@link AttentionFusion}), for graphs our trainer exported: each layer's attention
+ *       becomes one {@code com.microsoft.MultiHeadAttention}.</li>
  * </ul>
  * Graphs whose weights live in external data files (which a session made from bytes could not find) are served as
  * they are.
@@ -52,7 +54,7 @@ final class ServingGraph {
 
     private static final String PREFIX = "llmstream_keep/";
     private static final String FUSED_PREFIX = "llmstream_skip_ln/";
-    private static final String MS_DOMAIN = "com.microsoft";
+    static final String MS_DOMAIN = "com.microsoft";
     /** TensorProto.external_data and data_location: not in our subset of onnx.proto, so found among unknown fields. */
     private static final int EXTERNAL_DATA_FIELD = 13;
     private static final int DATA_LOCATION_FIELD = 14;
@@ -61,12 +63,21 @@ final class ServingGraph {
     /** The shape of the one-element vectors Slice takes. */
     private static final long[] VECTOR = {1};
 
+    /** An edit and what it is called in the log. */
+    private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {}
+
+    /** In the order they are made; a variant that fails its load-time check falls back to one edit fewer. */
+    private static final List<Edit> EDITS = List.of(
+            new Edit("logits of the last positions", ServingGraph::keepLastPositions),
+            new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
+            new Edit("attention fusion", AttentionFusion::apply));
+
     private ServingGraph() {}
 
     /**
-     * The variants of {@code model} to try, best first: every edit that applies, then the logits edit alone (when
-     * the fusion applied too, in case its shape rule does not hold). Empty when no edit applies, or the bytes do not
-     * parse (ONNX Runtime will say what is wrong with them), or the weights are external.
+     * The variants of {@code model} to try, best first: every edit that applies, then one fewer at a time, the last
+     * made first (in case a fusion's rule does not hold for this graph). Empty when no edit applies, or the bytes do
+     * not parse (ONNX Runtime will say what is wrong with them), or the weights are external.
      */
     static List<Variant> variants(byte[] model) {
         ModelProto proto;
@@ -91,15 +102,6 @@ final class ServingGraph {
         }
         return variants;
     }
-
-    /** An edit and what it is called in the log. */
-    private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {}
-
-    /** In the order they are made; a variant that fails its load-time check falls back to one edit fewer. */
-    private static final List<Edit> EDITS = List.of(
-            new Edit("logits of the last positions", ServingGraph::keepLastPositions),
-            new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
-            new Edit("attention fusion", AttentionFusion::apply));
 
     /** The graph with {@link #LOGITS_TO_KEEP}, or empty when its output projection is not one this edit applies to. */
     static Optional<ModelProto> keepLastPositions(ModelProto proto) {
