@@ -65,7 +65,8 @@ public record TrainingConfig(int sequenceLength, int batchSize, int gradientAccu
             return minLearningRate;
         }
         double progress = (double) (step - warmupSteps) / Math.max(1, decaySteps - warmupSteps);
-        return minLearningRate + 0.5 * (1 + Math.cos(Math.PI * progress)) * (learningRate - minLearningRate);
+        // StrictMath, as in AdamW: the same step gets the same rate before and after a resume, bit for bit
+        return minLearningRate + 0.5 * (1 + StrictMath.cos(Math.PI * progress)) * (learningRate - minLearningRate);
     }
 
     /** Mutable builder; unless set, decaySteps follows maxSteps and minLearningRate is learningRate / 10. */
