@@ -17,7 +17,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * One edit of {@link ServingGraph}: in a graph our trainer exported ({@code producer_name} {@value #PRODUCER}), the
+ * One edit of {@link ServingGraph}: in a graph our trainer exported ({@code producer_name} {@link OnnxNames#PRODUCER}), the
  * attention of each layer, from the heads split off q, k and v to the heads merged back, becomes one ONNX Runtime
  * {@code com.microsoft.MultiHeadAttention}: sixteen nodes per layer (Reshape and Transpose of q, k and v, the two
  * cache Concats, the scores, their scale, mask and Softmax, the weighted sum and the merge) become one kernel, whose
@@ -28,7 +28,6 @@ import java.util.Set;
  */
 final class AttentionFusion {
 
-    static final String PRODUCER = "llmstream";
     private static final String PREFIX = "llmstream_mha/";
     private static final String KEY_PADDING = PREFIX + "key_padding_mask";
 
@@ -36,7 +35,7 @@ final class AttentionFusion {
 
     /** The graph with every layer's attention fused, or empty when it is not ours or a layer has another shape. */
     static Optional<ModelProto> apply(ModelProto proto) {
-        if (!PRODUCER.equals(proto.getProducerName())) {
+        if (!OnnxNames.PRODUCER.equals(proto.getProducerName())) {
             return Optional.empty();
         }
         GraphProto graph = proto.getGraph();
@@ -83,7 +82,7 @@ final class AttentionFusion {
         int weighted = next(g, softmax, "MatMul");
         int merged = next(g, weighted, "Transpose");
         int output = next(g, merged, "Reshape");
-        if (output < 0 || !isOp(g.node(keysT), "Transpose") || !hasInts(g.node(keysT), "perm", 0, 1, 3, 2)
+        if (output < 0 || !GraphIndex.isOp(g.node(keysT), "Transpose") || !hasInts(g.node(keysT), "perm", 0, 1, 3, 2)
                 || !g.node(scores).getInput(1).equals(g.node(keysT).getOutput(0)) || !lastAxis(g.node(softmax))
                 || weighted != valueReaders.get(0) || !g.node(weighted).getInput(1).equals(presentValue)
                 || !hasInts(g.node(merged), "perm", 0, 2, 1, 3)) {
@@ -114,7 +113,7 @@ final class AttentionFusion {
             return -1;
         }
         int reader = g.onlyReader(g.node(at).getOutput(0));
-        return reader >= 0 && isOp(g.node(reader), opType) ? reader : -1;
+        return reader >= 0 && GraphIndex.isOp(g.node(reader), opType) ? reader : -1;
     }
 
     /** A value of shape (batch, seq, heads * headDim) made (batch, heads, seq, headDim) by a Reshape and a Transpose. */
@@ -122,12 +121,12 @@ final class AttentionFusion {
 
     private static Heads splitHeads(GraphIndex g, String value) {
         int transpose = g.producer(value);
-        if (transpose < 0 || g.onlyReader(value) < 0 || !isOp(g.node(transpose), "Transpose")
+        if (transpose < 0 || g.onlyReader(value) < 0 || !GraphIndex.isOp(g.node(transpose), "Transpose")
                 || !hasInts(g.node(transpose), "perm", 0, 2, 1, 3)) {
             return null;
         }
         int reshape = g.producer(g.node(transpose).getInput(0));
-        if (reshape < 0 || !isOp(g.node(reshape), "Reshape") || g.onlyReader(g.node(reshape).getOutput(0)) != transpose) {
+        if (reshape < 0 || !GraphIndex.isOp(g.node(reshape), "Reshape") || g.onlyReader(g.node(reshape).getOutput(0)) != transpose) {
             return null;
         }
         TensorProto shape = g.initializer(g.node(reshape).getInput(1));
@@ -145,7 +144,7 @@ final class AttentionFusion {
         }
         NodeProto n = g.node(at);
         boolean slots = n.getAttributeList().stream().anyMatch(a -> a.getName().equals("axis") && a.getI() == 2);
-        return isOp(n, "Concat") && n.getInputCount() == 2 && n.getInput(0).equals(past) && slots ? at : -1;
+        return GraphIndex.isOp(n, "Concat") && n.getInputCount() == 2 && n.getInput(0).equals(past) && slots ? at : -1;
     }
 
     /** The scalar float initializer {@code node} multiplies {@code value} by, or null. */
@@ -181,10 +180,6 @@ final class AttentionFusion {
             }
         }
         return kept;
-    }
-
-    private static boolean isOp(NodeProto node, String opType) {
-        return node.getOpType().equals(opType) && node.getDomain().isEmpty();
     }
 
     private static boolean hasInts(NodeProto node, String attribute, long... values) {

@@ -71,8 +71,9 @@ final class GraphIndex {
         return inputs.contains(name);
     }
 
-    boolean isOutput(String name) {
-        return outputs.contains(name);
+    /** Whether {@code node} is the ONNX (default-domain) operator {@code opType}. */
+    static boolean isOp(NodeProto node, String opType) {
+        return node.getOpType().equals(opType) && node.getDomain().isEmpty();
     }
 
     /** The graph's nodes in their order, with {@code replacements} standing in and {@code dropped} left out. */

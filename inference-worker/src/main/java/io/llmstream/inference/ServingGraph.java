@@ -201,7 +201,7 @@ final class ServingGraph {
     }
 
     private static boolean isLastAxisLayerNorm(NodeProto node, GraphIndex g) {
-        if (!node.getOpType().equals("LayerNormalization") || !node.getDomain().isEmpty() || node.getInputCount() < 2
+        if (!GraphIndex.isOp(node, "LayerNormalization") || node.getInputCount() < 2
                 || node.getOutputCount() != 1) {
             return false;
         }
@@ -226,7 +226,7 @@ final class ServingGraph {
     }
 
     private static boolean isAdd(NodeProto node) {
-        return node.getOpType().equals("Add") && node.getDomain().isEmpty() && node.getInputCount() == 2
+        return GraphIndex.isOp(node, "Add") && node.getInputCount() == 2
                 && node.getOutputCount() == 1;
     }
 
@@ -235,7 +235,7 @@ final class ServingGraph {
     }
 
     private static boolean isPlainMatMul(NodeProto node) {
-        return node.getOpType().equals("MatMul") && node.getDomain().isEmpty() && node.getInputCount() == 2;
+        return GraphIndex.isOp(node, "MatMul") && node.getInputCount() == 2;
     }
 
     private static long defaultOpset(ModelProto proto) {

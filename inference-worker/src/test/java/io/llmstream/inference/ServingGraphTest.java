@@ -74,15 +74,7 @@ class ServingGraphTest {
         // projection back into the residual stream (attention and MLP), folded into the fused nodes.
         assertThat(opCount(fused, "Add")).isEqualTo(opCount(proto, "Add") - (2 * layers + 1) - 2 * layers);
         assertThat(ServingGraph.fuseSkipLayerNorms(fused)).as("applied once").isEmpty();
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession plain = env.createSession(original); OrtSession serving = env.createSession(fused.toByteArray())) {
-            float[] expected = logits(env, plain, -1);
-            float[] actual = logits(env, serving, -1);
-            assertThat(actual).hasSameSizeAs(expected);
-            for (int i = 0; i < expected.length; i++) {
-                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
-            }
-        }
+        assertSameLogitsAsTheFile(fused);
     }
 
     @Test
@@ -96,15 +88,7 @@ class ServingGraphTest {
         // q, k and v split into heads, the keys turned for the scores, the heads merged: five per layer
         assertThat(opCount(fused, "Transpose")).isEqualTo(opCount(proto, "Transpose") - 5L * CONFIG.layers());
         assertThat(fused.getGraph().getNodeCount()).isLessThan(proto.getGraph().getNodeCount() - 16 * CONFIG.layers());
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession plain = env.createSession(original); OrtSession serving = env.createSession(fused.toByteArray())) {
-            float[] expected = logits(env, plain, -1);
-            float[] actual = logits(env, serving, -1);
-            assertThat(actual).hasSameSizeAs(expected);
-            for (int i = 0; i < expected.length; i++) {
-                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
-            }
-        }
+        assertSameLogitsAsTheFile(fused);
         ModelProto foreign = proto.toBuilder().setProducerName("pytorch").build();
         assertThat(AttentionFusion.apply(foreign)).as("only our exporter's mask is known").isEmpty();
     }
@@ -114,6 +98,19 @@ class ServingGraphTest {
         assertThat(ServingGraph.variants(original)).extracting(ServingGraph.Variant::edits)
                 .containsExactly("logits of the last positions, skip-LayerNorm fusion, attention fusion",
                         "logits of the last positions, skip-LayerNorm fusion", "logits of the last positions");
+    }
+
+    /** Every position's logits of {@link #IDS} from {@code edited} are the exported graph's, within 1e-4. */
+    private static void assertSameLogitsAsTheFile(ModelProto edited) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession plain = env.createSession(original); OrtSession serving = env.createSession(edited.toByteArray())) {
+            float[] expected = logits(env, plain, -1);
+            float[] actual = logits(env, serving, -1);
+            assertThat(actual).hasSameSizeAs(expected);
+            for (int i = 0; i < expected.length; i++) {
+                assertThat(actual[i]).isCloseTo(expected[i], within(1e-4f));
+            }
+        }
     }
 
     private static long opCount(ModelProto model, String opType) {

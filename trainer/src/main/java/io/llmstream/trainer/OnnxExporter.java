@@ -84,7 +84,7 @@ public final class OnnxExporter {
 
         return ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
-                .setProducerName("llmstream")
+                .setProducerName(OnnxNames.PRODUCER)
                 .setProducerVersion(Objects.requireNonNullElse(OnnxExporter.class.getPackage().getImplementationVersion(), "dev"))
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .setGraph(g.build())

@@ -15,6 +15,11 @@ public final class OnnxNames {
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String POSITION_IDS = "position_ids";
     public static final String LOGITS = "logits";
+    /**
+     * The {@code producer_name} of the graphs the trainer exports: the worker reads what their attention mask means from
+     * that exporter, not from the graph, so it fuses the attention of these graphs only.
+     */
+    public static final String PRODUCER = "llmstream";
     /** Only in legacy merged Optimum exports: a bool [1] choosing the with-past branch. */
     public static final String USE_CACHE_BRANCH = "use_cache_branch";
 
