@@ -54,8 +54,7 @@ final class AttentionFusion {
         nodes.add(OnnxProtos.node("Cast", PREFIX + "cast_mask", List.of(OnnxNames.ATTENTION_MASK), List.of(KEY_PADDING),
                 intAttribute("to", TensorProto.DataType.INT32_VALUE)));
         nodes.addAll(g.nodesWith(fusedAt, dropped));
-        GraphProto.Builder edited = graph.toBuilder().clearNode().addAllNode(withoutUnused(nodes, graph));
-        return Optional.of(ServingGraph.withMicrosoftOps(proto.toBuilder().setGraph(edited).build()));
+        return Optional.of(ServingGraph.withMicrosoftOps(proto.toBuilder().setGraph(withoutUnused(nodes, graph)).build()));
     }
 
     /** Matches layer {@code layer}'s attention; on success records its fused node and the nodes it replaces. */
@@ -161,8 +160,11 @@ final class AttentionFusion {
         return softmax.getAttributeList().stream().allMatch(a -> !a.getName().equals("axis") || a.getI() == -1 || a.getI() == 3);
     }
 
-    /** The nodes whose outputs something still reads (a graph output or a kept node), in their order. */
-    private static List<NodeProto> withoutUnused(List<NodeProto> nodes, GraphProto graph) {
+    /**
+     * {@code graph} with {@code nodes} in place of its own, less those whose outputs nothing reads (neither a graph
+     * output nor a kept node), and less the initializers no kept node reads (ONNX Runtime would warn of each).
+     */
+    private static GraphProto withoutUnused(List<NodeProto> nodes, GraphProto graph) {
         Set<String> needed = new HashSet<>();
         graph.getOutputList().forEach(o -> needed.add(o.getName()));
         boolean[] keep = new boolean[nodes.size()];
@@ -173,13 +175,14 @@ final class AttentionFusion {
                 needed.addAll(n.getInputList());
             }
         }
-        List<NodeProto> kept = new ArrayList<>();
+        GraphProto.Builder kept = graph.toBuilder().clearNode().clearInitializer();
         for (int i = 0; i < nodes.size(); i++) {
             if (keep[i]) {
-                kept.add(nodes.get(i));
+                kept.addNode(nodes.get(i));
             }
         }
-        return kept;
+        graph.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(kept::addInitializer);
+        return kept.build();
     }
 
     private static boolean hasInts(NodeProto node, String attribute, long... values) {

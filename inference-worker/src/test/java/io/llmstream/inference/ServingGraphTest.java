@@ -100,6 +100,16 @@ class ServingGraphTest {
                         "logits of the last positions, skip-LayerNorm fusion", "logits of the last positions");
     }
 
+    @Test
+    void everyInitializerOfAVariantIsRead() {
+        for (ServingGraph.Variant v : ServingGraph.variants(original)) {
+            var graph = v.model().getGraph();
+            var read = graph.getNodeList().stream().flatMap(n -> n.getInputList().stream()).toList();
+            assertThat(graph.getInitializerList()).as(v.edits())
+                    .allSatisfy(t -> assertThat(read).as(t.getName()).contains(t.getName()));
+        }
+    }
+
     /** Every position's logits of {@link #IDS} from {@code edited} are the exported graph's, within 1e-4. */
     private static void assertSameLogitsAsTheFile(ModelProto edited) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
