@@ -22,7 +22,7 @@ import java.util.function.Function;
 
 /**
  * The worker's variants of a decoder graph. The model directory is untouched: a variant exists only in the session.
- * Three edits, made in this order:
+ * Four edits, made in this order:
  * <ul>
  *   <li><b>Logits of the last positions.</b> One more input, {@link #LOGITS_TO_KEEP}, says how many of the last
  *       positions get logits (0: all). Generation needs the last position only, so a prefill of P prompt tokens
@@ -30,6 +30,9 @@ import java.util.function.Function;
  *       prefill's work, and its logits most of its memory. The node that writes {@code logits} must be a
  *       {@code MatMul} of the hidden states {@code [batch, seq, hidden]} (ours, and Optimum's GPT-2/Llama-style exports,
  *       are); its hidden-state input is replaced by {@code Slice(hidden, -keep, end, axis 1)}.</li>
+ *   <li><b>Positions cut after the last attention</b> ({@link EarlyPositionCut}), for graphs our trainer exported: that
+ *       cut moves up to the last layer's attention output, so the layer's projection, MLP and the final LayerNorm run
+ *       on the kept positions only.</li>
  *   <li><b>Skip-LayerNorm fusion.</b> Each {@code LayerNormalization} of a sum (the residual stream before every
  *       LayerNorm of a GPT) becomes one ONNX Runtime {@code com.microsoft.SkipLayerNormalization} that adds, normalizes
  *       and still hands the sum on to the next residual; a bias {@code Add} that only feeds the sum folds in as well.
@@ -53,6 +56,8 @@ final class ServingGraph {
     record Variant(String edits, ModelProto model) {}
 
     private static final String PREFIX = "llmstream_keep/";
+    /** The node that cuts the hidden states to the kept positions. */
+    static final String KEEP_SLICE = PREFIX + "slice";
     private static final String FUSED_PREFIX = "llmstream_skip_ln/";
     static final String MS_DOMAIN = "com.microsoft";
     /** TensorProto.external_data and data_location: not in our subset of onnx.proto, so found among unknown fields. */
@@ -69,6 +74,7 @@ final class ServingGraph {
     /** In the order they are made; a variant that fails its load-time check falls back to one edit fewer. */
     private static final List<Edit> EDITS = List.of(
             new Edit("logits of the last positions", ServingGraph::keepLastPositions),
+            new Edit("positions cut after the last attention", EarlyPositionCut::apply),
             new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
             new Edit("attention fusion", AttentionFusion::apply));
 
@@ -127,7 +133,7 @@ final class ServingGraph {
                 .setNode(head, matMul.toBuilder().setInput(0, kept));
         // Slice and its start go right before the projection, keeping the nodes in topological order.
         edited.addNode(head, OnnxProtos.node("Neg", PREFIX + "neg", List.of(LOGITS_TO_KEEP), List.of(start)));
-        edited.addNode(head + 1, OnnxProtos.node("Slice", PREFIX + "slice",
+        edited.addNode(head + 1, OnnxProtos.node("Slice", KEEP_SLICE,
                 List.of(hidden, start, PREFIX + "end", PREFIX + "axis"), List.of(kept)));
         for (int i = 0; i < edited.getOutputCount(); i++) {
             if (edited.getOutput(i).getName().equals(OnnxNames.LOGITS)) {

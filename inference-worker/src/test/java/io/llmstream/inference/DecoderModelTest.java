@@ -96,7 +96,8 @@ class DecoderModelTest {
     void servesTheFusedVariantAndFallsBackWhenItsShapesDoNotHold() throws IOException {
         try (DecoderModel model = DecoderModel.load(exported, RuntimeOptions.cpu())) {
             assertThat(model.graphEdits())
-                    .isEqualTo("logits of the last positions, skip-LayerNorm fusion, attention fusion");
+                    .isEqualTo("logits of the last positions, positions cut after the last attention, "
+                            + "skip-LayerNorm fusion, attention fusion");
         }
         // Position embeddings of shape [1, seq, hidden] (rows of one length share their positions), broadcast over the
         // batch and written first in their sum: plain ONNX adds the token embeddings to them, SkipLayerNormalization
@@ -123,7 +124,7 @@ class DecoderModelTest {
                 List.of("first_row_positions"), axes));
         Path dir = optimumStyle("broadcast-positions", proto.toBuilder().setGraph(graph).build().toByteArray());
         try (DecoderModel model = DecoderModel.load(dir, RuntimeOptions.cpu())) {
-            assertThat(model.graphEdits()).isEqualTo("logits of the last positions");
+            assertThat(model.graphEdits()).isEqualTo("logits of the last positions, positions cut after the last attention");
             assertThat(Generator.generate(model, new int[] {1, 2, 3}, Sampling.greedy(3)).outputIds()).hasSize(3);
         }
     }

@@ -42,9 +42,27 @@ class ServingGraphTest {
 
     @Test
     void keptPositionsAreTheLastColumnsOfTheFullLogits() throws OrtException, IOException {
-        byte[] variant = ServingGraph.keepLastPositions(ModelProto.parseFrom(original)).orElseThrow().toByteArray();
+        assertKeepsTheLastPositions(ServingGraph.keepLastPositions(ModelProto.parseFrom(original)).orElseThrow());
+    }
+
+    @Test
+    void positionsCutAfterTheLastAttentionGiveTheSameLogits() throws OrtException, IOException {
+        ModelProto kept = ServingGraph.keepLastPositions(ModelProto.parseFrom(original)).orElseThrow();
+        ModelProto cut = EarlyPositionCut.apply(kept).orElseThrow();
+        // one cut at the projection became two: the last attention's output and the residual stream beside it
+        assertThat(cut.getGraph().getNodeList()).extracting(NodeProto::getName).doesNotContain(ServingGraph.KEEP_SLICE);
+        assertThat(opCount(cut, "Slice")).isEqualTo(opCount(kept, "Slice") + 1);
+        assertKeepsTheLastPositions(cut);
+        assertThat(EarlyPositionCut.apply(cut)).as("applied once").isEmpty();
+        assertThat(EarlyPositionCut.apply(ModelProto.parseFrom(original))).as("all positions kept").isEmpty();
+        assertThat(EarlyPositionCut.apply(kept.toBuilder().setProducerName("pytorch").build()))
+                .as("only our exporter's shapes are known").isEmpty();
+    }
+
+    /** {@code variant}'s logits are the file's of the last {@link ServingGraph#LOGITS_TO_KEEP} positions (0: all). */
+    private static void assertKeepsTheLastPositions(ModelProto variant) throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        try (OrtSession full = env.createSession(original); OrtSession serving = env.createSession(variant)) {
+        try (OrtSession full = env.createSession(original); OrtSession serving = env.createSession(variant.toByteArray())) {
             assertThat(serving.getInputNames()).contains(ServingGraph.LOGITS_TO_KEEP);
             float[] expected = logits(env, full, -1);
             int v = CONFIG.vocabSize();
@@ -96,8 +114,12 @@ class ServingGraphTest {
     @Test
     void variantsComeBestFirst() {
         assertThat(ServingGraph.variants(original)).extracting(ServingGraph.Variant::edits)
-                .containsExactly("logits of the last positions, skip-LayerNorm fusion, attention fusion",
-                        "logits of the last positions, skip-LayerNorm fusion", "logits of the last positions");
+                .containsExactly(
+                        "logits of the last positions, positions cut after the last attention, skip-LayerNorm fusion, "
+                                + "attention fusion",
+                        "logits of the last positions, positions cut after the last attention, skip-LayerNorm fusion",
+                        "logits of the last positions, positions cut after the last attention",
+                        "logits of the last positions");
     }
 
     @Test
