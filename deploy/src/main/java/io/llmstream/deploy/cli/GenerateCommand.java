@@ -29,8 +29,12 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt.")
     String prompt;
 
-    @Option(names = "--max-new-tokens", defaultValue = "64", paramLabel = "N", description = "Upper bound on generated tokens (default: ${DEFAULT-VALUE}).")
-    int maxNewTokens;
+    /** Without --max-new-tokens: this many, or what the model's context leaves after the prompt when that is less. */
+    private static final int DEFAULT_NEW_TOKENS = 64;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "Upper bound on generated tokens (default: "
+            + DEFAULT_NEW_TOKENS + ", or what the model's context leaves after the prompt when that is less).")
+    Integer maxNewTokens;
 
     @Option(names = "--temperature", defaultValue = "0", paramLabel = "T", description = "0 for greedy decoding (default), else the sampling temperature.")
     float temperature;
@@ -52,7 +56,9 @@ public final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         try (DecoderModel m = DecoderModel.load(model, new RuntimeOptions(ExecutionProvider.parse(provider), 0, 1))) {
             int[] ids = m.tokenizer().encode(prompt);
-            Generation g = Generator.generate(m, ids, new Sampling(maxNewTokens, temperature, topK, topP, seed, new int[0]));
+            int budget = maxNewTokens != null ? maxNewTokens
+                    : Math.min(DEFAULT_NEW_TOKENS, Math.max(1, m.contextLength() - ids.length));
+            Generation g = Generator.generate(m, ids, new Sampling(budget, temperature, topK, topP, seed, new int[0]));
             PrintWriter out = spec.commandLine().getOut();
             out.println(g.text());
             out.flush();

@@ -46,6 +46,14 @@ class GenerateCommandTest {
         assertThat(err.toString()).contains("tiny:1 on cpu: prompt " + R50K.encode("Kafka streams").length + " tokens")
                 .contains("generated 5, finish LENGTH");
 
+        // without --max-new-tokens, what the context of 32 leaves after the prompt (64 would not fit)
+        assertThat(cli.execute("--model", model.toString(), "--prompt", "Kafka streams")).isZero();
+        int room = 32 - R50K.encode("Kafka streams").length;
+        try (DecoderModel m = DecoderModel.load(model, RuntimeOptions.cpu())) {
+            expected = Generator.generate(m, R50K.encode("Kafka streams"), Sampling.greedy(room)).text();
+        }
+        assertThat(out.toString()).endsWith(expected + System.lineSeparator());
+
         assertThat(cli.execute("--model", model.toString(), "--prompt", "x", "--max-new-tokens", "40")).isEqualTo(2);
         assertThat(err.toString()).contains("maxNewTokens 40");
         assertThat(cli.execute("--model", dir.resolve("missing").toString(), "--prompt", "x")).isEqualTo(1);
