@@ -10,9 +10,10 @@ import java.util.SplittableRandom;
  * the whole sequence recomputed every step, no KV cache), the {@link Scheduler} with batches of at most 1, 8 and 32 on
  * a uniform workload (every prompt {@code promptTokens} long, every request {@code newTokens} greedy tokens), taking
  * turns in rounds so that each round compares them at the same moment, and continuous batching (batches of up to 32)
- * on a mixed workload (prompts of 1 to {@code 2 * promptTokens} tokens, 1 to {@code 2 * newTokens} new tokens), whose
- * padding waste it also reports. Prompts are random ids; EOS may end a generation early, and tokens are counted as
- * sampled, so that only makes a run shorter.
+ * on a mixed workload (prompts of 1 to {@code 2 * promptTokens} tokens, 1 to {@code 2 * newTokens} new tokens) fed as
+ * a steady stream, 32 requests always waiting as a worker under load has them; its padding waste is reported too.
+ * Prompts are random ids; EOS may end a generation early, and tokens are counted as sampled, so that only makes a
+ * run shorter.
  */
 public final class InferenceBenchmark {
 
@@ -45,7 +46,7 @@ public final class InferenceBenchmark {
      * @param batch32        tokens/s, batches of up to 32 (median over the rounds)
      * @param batch8Speedup  median over the rounds of batch 8's tokens/s over batch 1's in the same round
      * @param batch32Speedup median over the rounds of batch 32's tokens/s over batch 1's in the same round
-     * @param continuous     tokens/s on the mixed workload with continuous batching (up to 32)
+     * @param continuous     tokens/s on the mixed workload with continuous batching (up to 32), the queue kept full
      * @param paddingWaste   share of the attention slots of the continuous run that were padding
      */
     public record Result(String model, String provider, double naive, double batch1, double batch8, double batch32,
@@ -103,12 +104,11 @@ public final class InferenceBenchmark {
         }
 
         Run continuous = new Run(model, 32);
-        continuous.rate(mixedPrompts, mixedSampling, mixedPrompts.size(), 0);
-        double mixed = continuous.rate(mixedPrompts, mixedSampling, mixedPrompts.size(), MIN_SECONDS);
-        Counter c = continuous.counter;
+        continuous.steadyRate(mixedPrompts, mixedSampling, ROUND_SECONDS);
+        double mixed = continuous.steadyRate(mixedPrompts, mixedSampling, MIN_SECONDS);
         return new Result(model.id(), model.provider().label(), naive, median(rates[0]), median(rates[1]),
                 median(rates[2]), median(ratios(rates[1], rates[0])), median(ratios(rates[2], rates[0])), mixed,
-                c.slots == 0 ? 0 : (double) c.padding / c.slots, workload);
+                continuous.paddingWaste, workload);
     }
 
     /**
@@ -122,6 +122,8 @@ public final class InferenceBenchmark {
         final Scheduler<Integer> scheduler;
         /** The next request of the workload to submit: runs go round it. */
         int next;
+        /** Share of the attention slots that were padding in the last {@link #steadyRate} window. */
+        double paddingWaste;
 
         Run(DecoderModel model, int batchSize) {
             this.model = model;
@@ -139,16 +141,43 @@ public final class InferenceBenchmark {
             long start = System.nanoTime();
             do {
                 for (int i = 0; i < unit; i++) {
-                    scheduler.submit(Task.generate(next, model, prompts.get(next), sampling.get(next)));
-                    next = (next + 1) % prompts.size();
+                    submitNext(prompts, sampling);
                 }
-                for (Outcome<Integer> o : scheduler.drain()) {
-                    if (!o.ok()) {
-                        throw new IllegalStateException(o.error());
-                    }
-                }
+                succeeded(scheduler.drain());
             } while (seconds(start) < seconds);
             return counter.tokens / seconds(start);
+        }
+
+        /**
+         * Tokens/s over {@code seconds} with {@code batchSize} requests always waiting behind the running batch, so
+         * that finished rows are replaced at once; the tasks still in hand are then finished, untimed.
+         */
+        double steadyRate(List<int[]> prompts, List<Sampling> sampling, double seconds) {
+            counter.reset();
+            long start = System.nanoTime();
+            do {
+                while (scheduler.queued() < batchSize) {
+                    submitNext(prompts, sampling);
+                }
+                succeeded(scheduler.step());
+            } while (seconds(start) < seconds);
+            double rate = counter.tokens / seconds(start);
+            paddingWaste = counter.slots == 0 ? 0 : (double) counter.padding / counter.slots;
+            succeeded(scheduler.drain());
+            return rate;
+        }
+
+        private void submitNext(List<int[]> prompts, List<Sampling> sampling) {
+            scheduler.submit(Task.generate(next, model, prompts.get(next), sampling.get(next)));
+            next = (next + 1) % prompts.size();
+        }
+
+        private static void succeeded(List<Outcome<Integer>> outcomes) {
+            for (Outcome<Integer> o : outcomes) {
+                if (!o.ok()) {
+                    throw new IllegalStateException(o.error());
+                }
+            }
         }
     }
 
