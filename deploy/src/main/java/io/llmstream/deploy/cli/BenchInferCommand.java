@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.kafka.common.utils.Utils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -40,10 +41,17 @@ public final class BenchInferCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path dir = model != null ? model : demoSizeModel(Files.createTempDirectory("llmstream-bench-infer"));
+        Path temporary = model == null ? Files.createTempDirectory("llmstream-bench-infer") : null;
         InferenceBenchmark.Result r;
-        try (DecoderModel decoder = DecoderModel.load(dir, new RuntimeOptions(RuntimeOptions.cpu().provider(), 0, threads))) {
-            r = InferenceBenchmark.run(decoder, InferenceBenchmark.Workload.standard());
+        try {
+            Path dir = model != null ? model : demoSizeModel(temporary);
+            try (DecoderModel decoder = DecoderModel.load(dir, new RuntimeOptions(RuntimeOptions.cpu().provider(), 0, threads))) {
+                r = InferenceBenchmark.run(decoder, InferenceBenchmark.Workload.standard());
+            }
+        } finally {
+            if (temporary != null) {
+                Utils.delete(temporary.toFile()); // the random model's 50 MB
+            }
         }
         System.out.printf(Locale.ROOT, "model %s on %s; generated tokens/s (batches of 1, 8, 32 take turns: medians over"
                 + " the rounds, ratios within each round):%n", r.model(), r.provider());

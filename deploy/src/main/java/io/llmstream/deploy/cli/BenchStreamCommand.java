@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.apache.kafka.common.utils.Utils;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,6 +43,8 @@ public final class BenchStreamCommand implements Callable<Integer> {
         try (EmbeddedPlatform platform = EmbeddedPlatform.start()) {
             r = StreamBenchmark.run(platform.bootstrapServers(), platform.registryUrl(), tokenizer, docs, state,
                     overrides);
+        } finally {
+            Utils.delete(state.toFile());
         }
         System.out.printf(Locale.ROOT, "documents           %d (%.1f MB, %s)%n", r.documents(), r.bytes() / 1e6,
                 corpus == null ? "synthetic" : corpus);
