@@ -124,19 +124,13 @@ final class EarlyPositionCut {
             return n.getInputCount() == 2 && w != null && w.getDimsCount() == 2 && g.initializer(n.getInput(0)) == null;
         }
         if (op.equals("LayerNormalization")) {
-            boolean lastAxis = n.getAttributeList().stream().noneMatch(a -> a.getName().equals("axis") && a.getI() != -1);
-            return lastAxis && n.getInputList().subList(1, n.getInputCount()).stream().allMatch(in -> isVector(g, in));
+            return ServingGraph.isLastAxisLayerNorm(n, g);
         }
-        if (!ELEMENTWISE.contains(op)) {
-            return false;
-        }
-        // operands computed per position, or constants that broadcast over positions alike
-        return n.getInputList().stream().allMatch(in -> g.initializer(in) == null || isVector(g, in));
-    }
-
-    private static boolean isVector(GraphIndex g, String name) {
-        TensorProto t = g.initializer(name);
-        return name.isEmpty() || (t != null && t.getDimsCount() <= 1);
+        // operands computed per position, or constants (scalars, vectors) that broadcast over positions alike
+        return ELEMENTWISE.contains(op) && n.getInputList().stream().allMatch(in -> {
+            TensorProto t = g.initializer(in);
+            return t == null || t.getDimsCount() <= 1;
+        });
     }
 
     private static int indexOf(GraphProto graph, String nodeName) {

@@ -206,7 +206,8 @@ final class ServingGraph {
         return proto.toBuilder().addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1)).build();
     }
 
-    private static boolean isLastAxisLayerNorm(NodeProto node, GraphIndex g) {
+    /** A {@code LayerNormalization} over the last axis with one output and 1-D initializers for scale and bias. */
+    static boolean isLastAxisLayerNorm(NodeProto node, GraphIndex g) {
         if (!GraphIndex.isOp(node, "LayerNormalization") || node.getInputCount() < 2
                 || node.getOutputCount() != 1) {
             return false;
