@@ -1,5 +1,8 @@
 package io.llmstream.inference;
 
+import io.llmstream.inference.kafka.InferenceWorker;
+import io.llmstream.inference.kafka.WorkerSettings;
+
 import io.llmstream.ops.ComponentArgs;
 import io.llmstream.ops.Settings;
 

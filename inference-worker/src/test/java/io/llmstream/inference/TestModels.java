@@ -29,17 +29,17 @@ import java.util.Random;
  * Real model directories for tests, written by our trainer: a byte-level tokenizer (256 byte tokens plus
  * {@code <|endoftext|>} = 256, no merges) and tiny GPT decoders over it, random or trained.
  */
-final class TestModels {
+public final class TestModels {
 
-    static final int VOCAB = 257;
-    static final int EOS = 256;
+    public static final int VOCAB = 257;
+    public static final int EOS = 256;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private TestModels() {}
 
     /** Writes a byte-level tokenizer.json (GPT-2's byte-to-character alphabet) into {@code dir}. */
-    static Path byteTokenizer(Path dir) throws IOException {
+    public static Path byteTokenizer(Path dir) throws IOException {
         ObjectNode root = JSON.createObjectNode();
         root.put("version", "1.0");
         ArrayNode added = root.putArray("added_tokens");
@@ -77,7 +77,7 @@ final class TestModels {
      * A decoder with random weights of order one (so logits are far apart and greedy choices are not ties), exported
      * into {@code root/name/version}.
      */
-    static Path randomModel(Path root, String name, String version, GptConfig config, long seed) throws IOException {
+    public static Path randomModel(Path root, String name, String version, GptConfig config, long seed) throws IOException {
         Path tokenizer = byteTokenizer(root.resolve("tokenizer-" + name + "-" + version));
         try (NDManager manager = NDManager.newBaseManager()) {
             Gpt model = Gpt.create(config, manager, seed);
@@ -93,7 +93,7 @@ final class TestModels {
      * A decoder trained on windows of {@code text} as long as its context (so every position embedding is trained),
      * exported into {@code root/name/version}.
      */
-    static Path trainedModel(Path root, String name, String version, String text, int steps) throws IOException {
+    public static Path trainedModel(Path root, String name, String version, String text, int steps) throws IOException {
         Path tokenizerFile = byteTokenizer(root.resolve("tokenizer-" + name + "-" + version));
         Tokenizer tokenizer = Tokenizers.load(tokenizerFile.toString());
         int[] stream = tokenizer.encode(text);
@@ -125,7 +125,7 @@ final class TestModels {
     }
 
     /** Random ids that are not EOS. */
-    static int[] randomPrompt(int length, long seed) {
+    public static int[] randomPrompt(int length, long seed) {
         return new Random(seed).ints(length, 0, EOS).toArray();
     }
 }

@@ -32,6 +32,11 @@ import java.util.stream.Collectors;
  *
  * <p>The block structure is immutable once built; the weights are not (training updates them in place). Forward passes
  * may run concurrently as long as nothing trains the model at the same time.
+ *
+ * <p>This decoder is written three times: here, as ONNX nodes by {@link OnnxExporter}, and as the node pattern the
+ * worker's {@code AttentionFusion} replaces. A change here changes all three; {@code OnnxParityTest} (this forward
+ * against the exported graph) and the worker's {@code ServingGraphTest} (each fused variant against the file) fail
+ * until they agree again.
  */
 public final class Gpt extends AbstractBlock {
 

@@ -33,6 +33,11 @@ import static io.llmstream.schemas.model.OnnxNames.presentValue;
  * Optimum's input and output names ({@link OnnxNames}; no grouped-query attention, so kvHeads = heads).
  * Positions come from {@code position_ids} (so left padding with {@code cumsum(mask) - 1} works); a query attends to
  * the keys at or before its own cache slot whose {@code attention_mask} is 1. The first step passes a zero-length past.
+ *
+ * <p>The graph repeats {@link Gpt}'s forward pass node by node ({@code OnnxParityTest} holds them equal), and the
+ * worker's {@code AttentionFusion} matches its attention nodes exactly ({@code ServingGraphTest}). It stays plain
+ * ONNX on purpose, rather than writing ONNX Runtime's fused {@code MultiHeadAttention} itself: the artifact then loads
+ * in any ONNX runtime, and the fusion is a serving choice the worker makes and checks at load time.
  */
 public final class OnnxExporter {
 

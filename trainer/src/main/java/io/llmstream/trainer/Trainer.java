@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
 
 /**
  * Trains a {@link Gpt} on the windows of a {@link WindowSource}: input {@code window[0..T)}, target
@@ -112,10 +113,31 @@ public final class Trainer implements AutoCloseable {
         return config;
     }
 
+    /** What the training loop does after each step, such as exporting a version. */
+    @FunctionalInterface
+    public interface StepHook {
+        StepHook NONE = result -> { };
+
+        void afterStep(StepResult result) throws IOException;
+    }
+
     /** Runs until {@code maxSteps} or the end of the source, then checkpoints; returns the step reached. */
     public long train() throws IOException {
-        while (step < config.maxSteps() && trainStep().isPresent()) {
-            // trainStep reports through the listener
+        return train(() -> false, StepHook.NONE);
+    }
+
+    /**
+     * The training loop: steps until {@code maxSteps}, the end of the source, or {@code stop} answers true before a
+     * step; calls {@code afterStep} after each one (restored steps included: see {@link StepResult#restored()}); then
+     * checkpoints. Returns the step reached.
+     */
+    public long train(BooleanSupplier stop, StepHook afterStep) throws IOException {
+        while (!stop.getAsBoolean() && step < config.maxSteps()) {
+            Optional<StepResult> result = trainStep();
+            if (result.isEmpty()) {
+                break; // the windows ended (or the source was stopped)
+            }
+            afterStep.afterStep(result.get());
         }
         finish();
         return step;

@@ -31,7 +31,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -204,22 +203,16 @@ public final class TrainerApp implements AutoCloseable {
     public Outcome run() throws IOException {
         state = "TRAINING";
         List<ModelVersions.Exported> exports = new ArrayList<>();
-        long lastExport = -1;
+        long[] lastExport = {-1};
         try {
-            while (!stopRequested && trainer.step() < trainer.config().maxSteps()) {
-                Optional<StepResult> result = trainer.trainStep();
-                if (result.isEmpty()) {
-                    break; // the windows ended (or the source was stopped)
-                }
-                long step = trainer.step();
-                if (!result.get().restored() && exportInterval > 0 && step % exportInterval == 0) {
+            trainer.train(() -> stopRequested, result -> {
+                if (!result.restored() && exportInterval > 0 && result.step() % exportInterval == 0) {
                     exports.add(export());
-                    lastExport = step;
+                    lastExport[0] = result.step();
                 }
-            }
-            trainer.finish();
+            });
             boolean stopped = stopRequested;
-            if (!stopped && trainer.step() > 0 && trainer.step() != lastExport) {
+            if (!stopped && trainer.step() > 0 && trainer.step() != lastExport[0]) {
                 exports.add(export());
             }
             monitor.finish(trainer.step());

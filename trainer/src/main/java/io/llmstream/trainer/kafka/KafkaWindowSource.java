@@ -1,5 +1,6 @@
 package io.llmstream.trainer.kafka;
 
+import io.llmstream.ops.DeadLetters;
 import io.llmstream.schemas.IntLists;
 import io.llmstream.schemas.TrainingWindow;
 import io.llmstream.schemas.registry.SchemaRegistryClient;
@@ -18,15 +19,11 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -38,12 +35,6 @@ import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.ExecutionException;
 
-import static org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils.HEADER_ERRORS_EXCEPTION_MESSAGE_NAME;
-import static org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils.HEADER_ERRORS_EXCEPTION_NAME;
-import static org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils.HEADER_ERRORS_OFFSET_NAME;
-import static org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils.HEADER_ERRORS_PARTITION_NAME;
-import static org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils.HEADER_ERRORS_STACKTRACE_NAME;
-import static org.apache.kafka.streams.errors.internals.ExceptionHandlerUtils.HEADER_ERRORS_TOPIC_NAME;
 
 /**
  * Training windows from the {@code training-windows} topic ({@link TrainingWindow}, Confluent-wire-format Avro).
@@ -260,19 +251,7 @@ public final class KafkaWindowSource implements WindowSource {
         if (deadLetters == null) {
             return;
         }
-        ProducerRecord<byte[], byte[]> letter = new ProducerRecord<>(options.deadLetterTopic(), null,
-                record.timestamp(), record.key(), record.value());
-        for (Header h : record.headers()) {
-            letter.headers().add(h);
-        }
-        StringWriter trace = new StringWriter();
-        e.printStackTrace(new PrintWriter(trace));
-        header(letter, HEADER_ERRORS_EXCEPTION_NAME, e.getClass().getName());
-        header(letter, HEADER_ERRORS_EXCEPTION_MESSAGE_NAME, String.valueOf(e.getMessage()));
-        header(letter, HEADER_ERRORS_STACKTRACE_NAME, trace.toString());
-        header(letter, HEADER_ERRORS_TOPIC_NAME, record.topic());
-        header(letter, HEADER_ERRORS_PARTITION_NAME, String.valueOf(record.partition()));
-        header(letter, HEADER_ERRORS_OFFSET_NAME, String.valueOf(record.offset()));
+        ProducerRecord<byte[], byte[]> letter = DeadLetters.of(options.deadLetterTopic(), record, e);
         try {
             // Waited for: the position moves past the record only once its copy is safe.
             deadLetters.send(letter).get();
@@ -282,9 +261,5 @@ public final class KafkaWindowSource implements WindowSource {
             Thread.currentThread().interrupt();
             throw new IOException(origin + ": interrupted while writing to the dead-letter topic", ex);
         }
-    }
-
-    private static void header(ProducerRecord<byte[], byte[]> record, String name, String value) {
-        record.headers().add(name, value.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -1,0 +1,128 @@
+package io.llmstream.bench;
+
+import io.llmstream.trainer.GptConfig;
+import io.llmstream.trainer.InMemoryWindowSource;
+import io.llmstream.trainer.Trainer;
+import io.llmstream.trainer.TrainingConfig;
+import io.llmstream.trainer.TrainingListener;
+import io.llmstream.trainer.Window;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Training throughput on this machine: tokens per second and model FLOPs utilisation (MFU), the model's training FLOPs
+ * per second over the float32 matmul rate the engine reaches in the same run. Not a test; {@code llmstream bench train}
+ * prints it.
+ */
+public final class TrainerBenchmark {
+
+    /**
+     * @param name            which model
+     * @param parameters      trainable parameters
+     * @param tokensPerStep   ids per optimizer step
+     * @param tokensPerSecond training throughput
+     * @param modelGflops     training FLOPs per second, by the 6N + 12 L T d per token estimate (PaLM, nanoGPT)
+     * @param matmulGflops    a square float32 matmul's rate in the same run
+     * @param mfu             modelGflops / matmulGflops
+     */
+    public record Result(String name, long parameters, long tokensPerStep, double tokensPerSecond, double modelGflops,
+                         double matmulGflops, double mfu) {
+
+        /** The figures by name, in a stable order (for JSON and tables). */
+        public Map<String, Object> figures() {
+            Map<String, Object> figures = new LinkedHashMap<>();
+            figures.put("parameters", parameters);
+            figures.put("tokensPerStep", tokensPerStep);
+            figures.put("tokensPerSecond", tokensPerSecond);
+            figures.put("modelGflops", modelGflops);
+            figures.put("matmulGflops", matmulGflops);
+            figures.put("mfu", mfu);
+            return figures;
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TrainerBenchmark() {}
+
+    /**
+     * One line of JSON for scripts ({@code llmstream bench train --json}): each model's {@link Result#figures()} under
+     * its name, e.g. {@code {"tiny-2x64":{"parameters":..,"tokensPerSecond":..,"matmulGflops":..,"mfu":..},..}}.
+     */
+    public static String toJson(List<Result> results) {
+        Map<String, Object> byName = new LinkedHashMap<>();
+        results.forEach(r -> byName.put(r.name(), r.figures()));
+        try {
+            return JSON.writeValueAsString(byName);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("numbers and strings always serialize", e);
+        }
+    }
+
+    /** A tiny model and a ~10M-parameter one, both byte-vocabulary. */
+    public static List<Result> run() throws IOException {
+        double matmul = matmulGflops(512, 20);
+        List<Result> results = new ArrayList<>();
+        results.add(measure("tiny-2x64", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 20, matmul));
+        results.add(measure("10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 3, matmul));
+        return results;
+    }
+
+    /** GFLOP/s of an n x n float32 matmul, best of {@code repeats}. */
+    public static double matmulGflops(int n, int repeats) {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray a = manager.randomNormal(new Shape(n, n));
+            NDArray b = manager.randomNormal(new Shape(n, n));
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < repeats + 1; i++) {
+                long start = System.nanoTime();
+                try (NDArray product = a.matMul(b)) { // CPU ops return when done
+                    long nanos = System.nanoTime() - start;
+                    if (i > 0) {
+                        best = Math.min(best, nanos); // the first round warms up
+                    }
+                }
+            }
+            return 2.0 * n * n * n / best;
+        }
+    }
+
+    /** Trains {@code steps} steps (after one warm-up step) on random windows and times them. */
+    public static Result measure(String name, GptConfig model, int batchSize, int steps, double matmulGflops)
+            throws IOException {
+        int t = model.contextLength();
+        TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(batchSize).maxSteps(steps + 1)
+                .warmupSteps(1).evalInterval(0).build();
+        SplittableRandom random = new SplittableRandom(1);
+        List<Window> windows = new ArrayList<>();
+        for (int i = 0; i < batchSize * 4; i++) {
+            windows.add(new Window(random.ints(t + 1, 0, model.vocabSize()).toArray(), Window.Split.TRAIN, "random-" + i));
+        }
+        try (Trainer trainer = new Trainer(model, training, new InMemoryWindowSource(windows, true), null,
+                TrainingListener.NONE)) {
+            trainer.trainStep().orElseThrow();
+            long start = System.nanoTime();
+            for (int i = 0; i < steps; i++) {
+                trainer.trainStep().orElseThrow();
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            double tokensPerSecond = training.tokensPerStep() * steps / seconds;
+            // N without the position table: a lookup, not a matmul. The tied wte does count, as the output projection.
+            long n = model.parameterCount() - (long) model.contextLength() * model.dModel();
+            double flopsPerToken = 6.0 * n + 12.0 * model.layers() * t * model.dModel();
+            double modelGflops = flopsPerToken * tokensPerSecond / 1e9;
+            return new Result(name, model.parameterCount(), training.tokensPerStep(), tokensPerSecond, modelGflops,
+                    matmulGflops, modelGflops / matmulGflops);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.llmstream.cli;
+
+import io.llmstream.inference.model.DecoderModel;
+import io.llmstream.inference.model.ExecutionProvider;
+import io.llmstream.inference.engine.Generation;
+import io.llmstream.inference.engine.Generator;
+import io.llmstream.inference.model.ModelLoadException;
+import io.llmstream.inference.model.ModelLoader;
+import io.llmstream.inference.model.RuntimeOptions;
+import io.llmstream.inference.engine.Sampling;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code llmstream generate}: one generation from a model directory, without Kafka, for a quick look at a model. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = {"Generate a continuation of a prompt with a model directory (ours, or an Optimum export), without Kafka.",
+                "Prints the generated text; the prompt's and the output's token counts and the finish reason go to stderr."})
+public final class GenerateCommand implements Callable<Integer> {
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (model.json or config.json, model.onnx, tokenizer).")
+    Path model;
+
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt.")
+    String prompt;
+
+    /** Without --max-new-tokens: this many, or what the model's context leaves after the prompt when that is less. */
+    private static final int DEFAULT_NEW_TOKENS = 64;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", description = "Upper bound on generated tokens (default: "
+            + DEFAULT_NEW_TOKENS + ", or what the model's context leaves after the prompt when that is less).")
+    Integer maxNewTokens;
+
+    @Option(names = "--temperature", defaultValue = "0", paramLabel = "T", description = "0 for greedy decoding (default), else the sampling temperature.")
+    float temperature;
+
+    @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "Sample among the K most likely tokens; 0 for no cut (default).")
+    int topK;
+
+    @Option(names = "--top-p", defaultValue = "1", paramLabel = "P", description = "Nucleus sampling threshold; 1 for no cut (default).")
+    float topP;
+
+    @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Random seed for sampling (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--provider", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Execution provider (default: ${DEFAULT-VALUE}); cuda falls back to cpu with a warning.")
+    String provider;
+
+    @Override
+    public Integer call() {
+        PrintWriter err = spec.commandLine().getErr();
+        try (DecoderModel m = ModelLoader.load(model, new RuntimeOptions(ExecutionProvider.parse(provider), 0, 1))) {
+            int[] ids = m.tokenizer().encode(prompt);
+            int budget = maxNewTokens != null ? maxNewTokens
+                    : Math.min(DEFAULT_NEW_TOKENS, Math.max(1, m.contextLength() - ids.length));
+            Generation g = Generator.generate(m, ids, new Sampling(budget, temperature, topK, topP, seed, new int[0]));
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(g.text());
+            out.flush();
+            err.printf("%s on %s: prompt %d tokens%s, generated %d, finish %s%n", m.id(), m.provider().label(),
+                    g.promptTokens(), g.promptTruncated() ? " (cut on the left)" : "", g.outputIds().length, g.finishReason());
+            err.flush();
+            return 0;
+        } catch (ModelLoadException e) {
+            err.println("llmstream generate: " + e.getMessage());
+            err.flush();
+            return 1;
+        } catch (IllegalArgumentException e) {
+            err.println("llmstream generate: " + e.getMessage());
+            err.flush();
+            return 2;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.llmstream.cli;
+
+import io.llmstream.inference.model.DecoderModel;
+import io.llmstream.inference.engine.Generator;
+import io.llmstream.inference.model.ModelLoader;
+import io.llmstream.inference.model.RuntimeOptions;
+import io.llmstream.inference.engine.Sampling;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import io.llmstream.schemas.model.ModelManifest;
+import io.llmstream.tokenizer.Tokenizer;
+import io.llmstream.tokenizer.Tokenizers;
+import io.llmstream.trainer.Gpt;
+import io.llmstream.trainer.GptConfig;
+import io.llmstream.trainer.ModelArtifactWriter;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code llmstream generate}: the model directory's continuation of a prompt, without Kafka. */
+class GenerateCommandTest {
+    private static final Tokenizer R50K = Tokenizers.load("r50k_base");
+
+    @Test
+    void printsTheGreedyContinuationAndRefusesWhatItCannotServe(@TempDir Path dir) throws Exception {
+        Path model = dir.resolve("tiny");
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Gpt gpt = Gpt.create(new GptConfig(R50K.vocabSize(), 32, 1, 2, 16, 32, 0f, true), manager, 3);
+            ModelArtifactWriter.write(gpt, new ModelArtifactWriter.ModelInfo("tiny", "1",
+                    new ModelManifest.SpecialTokens(-1, 50256, 50256), "r50k_base", R50K.fingerprint(), Map.of()), null, model);
+        }
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = new CommandLine(new GenerateCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+        assertThat(cli.execute("--model", model.toString(), "--prompt", "Kafka streams", "--max-new-tokens", "5")).isZero();
+
+        String expected;
+        try (DecoderModel m = ModelLoader.load(model, RuntimeOptions.cpu())) {
+            expected = Generator.generate(m, R50K.encode("Kafka streams"), Sampling.greedy(5)).text();
+        }
+        assertThat(out.toString()).isEqualTo(expected + System.lineSeparator());
+        assertThat(err.toString()).contains("tiny:1 on cpu: prompt " + R50K.encode("Kafka streams").length + " tokens")
+                .contains("generated 5, finish LENGTH");
+
+        // without --max-new-tokens, what the context of 32 leaves after the prompt (64 would not fit)
+        assertThat(cli.execute("--model", model.toString(), "--prompt", "Kafka streams")).isZero();
+        int room = 32 - R50K.encode("Kafka streams").length;
+        try (DecoderModel m = ModelLoader.load(model, RuntimeOptions.cpu())) {
+            expected = Generator.generate(m, R50K.encode("Kafka streams"), Sampling.greedy(room)).text();
+        }
+        assertThat(out.toString()).endsWith(expected + System.lineSeparator());
+
+        assertThat(cli.execute("--model", model.toString(), "--prompt", "x", "--max-new-tokens", "40")).isEqualTo(2);
+        assertThat(err.toString()).contains("maxNewTokens 40");
+        assertThat(cli.execute("--model", dir.resolve("missing").toString(), "--prompt", "x")).isEqualTo(1);
+        assertThat(err.toString()).contains("neither model.json");
+    }
+}

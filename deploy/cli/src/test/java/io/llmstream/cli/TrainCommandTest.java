@@ -1,0 +1,68 @@
+package io.llmstream.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.llmstream.schemas.model.ModelManifest;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code llmstream train --windows --out} then {@code llmstream export --checkpoint --out}: the same model twice. */
+class TrainCommandTest {
+    private static final String[] TINY = {"--set", "model.context.length=8", "--set", "model.layers=1",
+        "--set", "model.heads=2", "--set", "model.d.model=16", "--set", "model.d.ff=32",
+        "--set", "train.sequence.length=8", "--set", "train.batch.size=2", "--set", "train.steps=3",
+        "--set", "train.warmup.steps=1", "--set", "model.name=cli"};
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void offlineTrainingThenExportingItsCheckpointGiveTheSameModel() throws Exception {
+        Random random = new Random(1);
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            lines.add("{\"tokens\":[" + random.ints(9, 0, 50_000).mapToObj(String::valueOf)
+                    .collect(Collectors.joining(",")) + "]}");
+        }
+        Path windows = Files.write(dir.resolve("windows.jsonl"), lines);
+        Path trained = dir.resolve("trained");
+
+        List<String> train = new ArrayList<>(List.of("--windows", windows.toString(), "--tokenizer", "r50k_base",
+                "--out", trained.toString()));
+        train.addAll(List.of(TINY));
+        assertThat(new CommandLine(new TrainCommand()).execute(train.toArray(String[]::new))).isZero();
+        ModelManifest manifest = ModelManifest.read(trained);
+        manifest.verify(trained);
+        assertThat(manifest.name()).isEqualTo("cli");
+        assertThat(manifest.version()).isEqualTo("step-000000000003");
+
+        Path exported = dir.resolve("exported");
+        assertThat(new CommandLine(new ExportCommand()).execute("--checkpoint", dir.resolve("trained.checkpoints").toString(),
+                "--out", exported.toString())).isZero();
+        assertThat(ModelManifest.read(exported).files()).isEqualTo(manifest.files());
+
+        StringWriter err = new StringWriter();
+        int again = new CommandLine(new ExportCommand()).setErr(new PrintWriter(err, true))
+                .execute("--checkpoint", dir.resolve("trained.checkpoints").toString(), "--out", exported.toString());
+        assertThat(again).isNotZero();
+        assertThat(err.toString()).contains("exists already");
+    }
+
+    @Test
+    void offlineTrainingNeedsBothWindowsAndOut() {
+        StringWriter err = new StringWriter();
+        int code = new CommandLine(new TrainCommand()).setErr(new PrintWriter(err, true))
+                .execute("--windows", dir.resolve("w.jsonl").toString());
+        assertThat(code).isNotZero();
+        assertThat(err.toString()).contains("--windows FILE and --out DIR");
+    }
+}

@@ -1,0 +1,180 @@
+package io.llmstream.platform.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llmstream.platform.EmbeddedKafka;
+import io.llmstream.schemas.registry.CompatibilityLevel;
+import io.llmstream.schemas.registry.HttpSchemaRegistryClient;
+import io.llmstream.schemas.registry.RegisteredSchema;
+import io.llmstream.schemas.registry.SchemaRegistryClient;
+import io.llmstream.schemas.registry.SchemaRegistryException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaBuilder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class EmbeddedSchemaRegistryTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Schema V1 = SchemaBuilder.record("Greeting").namespace("io.llmstream.test").fields()
+            .requiredString("text")
+            .endRecord();
+    private static final Schema V2_OPTIONAL = SchemaBuilder.record("Greeting").namespace("io.llmstream.test").fields()
+            .requiredString("text")
+            .name("lang").type().stringType().stringDefault("en")
+            .endRecord();
+    private static final Schema V2_REQUIRED = SchemaBuilder.record("Greeting").namespace("io.llmstream.test").fields()
+            .requiredString("text")
+            .requiredInt("priority")
+            .endRecord();
+
+    private static EmbeddedKafka kafka;
+    private EmbeddedSchemaRegistry registry;
+
+    @BeforeAll
+    static void startBroker() {
+        kafka = EmbeddedKafka.start();
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        kafka.close();
+    }
+
+    @BeforeEach
+    void startRegistry() {
+        registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers());
+    }
+
+    @AfterEach
+    void stopRegistry() {
+        registry.close();
+    }
+
+    /** A fresh client each time, so that answers come from the server and not from a client cache. */
+    private SchemaRegistryClient client() {
+        return HttpSchemaRegistryClient.builder(registry.url()).maxAttempts(1).build();
+    }
+
+    @Test
+    void registersAndServesSchemasByIdSubjectAndVersion() {
+        int id = client().register("greetings-value", V1);
+
+        assertThat(client().getById(id)).isEqualTo(V1);
+        assertThat(client().subjects()).contains("greetings-value");
+        assertThat(client().versions("greetings-value")).containsExactly(1);
+        assertThat(client().latest("greetings-value")).isEqualTo(new RegisteredSchema("greetings-value", 1, id, V1));
+        assertThat(client().lookup("greetings-value", V1).id()).isEqualTo(id);
+    }
+
+    @Test
+    void registeringTheSameSchemaAgainReturnsTheSameIdAndNoNewVersion() {
+        int first = client().register("again-value", V1);
+        int second = client().register("again-value", V1);
+        int otherSubject = client().register("again-key", V1);
+
+        assertThat(second).isEqualTo(first);
+        assertThat(otherSubject).as("an identical schema keeps one global id").isEqualTo(first);
+        assertThat(client().versions("again-value")).containsExactly(1);
+    }
+
+    @Test
+    void refusesAnIncompatibleChangeWith409AndAcceptsACompatibleOne() {
+        SchemaRegistryClient client = client();
+        client.register("evolving-value", V1);
+
+        assertThat(client.isCompatible("evolving-value", V2_REQUIRED)).isFalse();
+        assertThatThrownBy(() -> client.register("evolving-value", V2_REQUIRED))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> {
+                    assertThat(e.httpStatus()).isEqualTo(409);
+                    assertThat(e.errorCode()).isEqualTo(409);
+                });
+
+        assertThat(client.isCompatible("evolving-value", V2_OPTIONAL)).isTrue();
+        int v2 = client.register("evolving-value", V2_OPTIONAL);
+        assertThat(client.latest("evolving-value").version()).isEqualTo(2);
+        assertThat(client.latest("evolving-value").id()).isEqualTo(v2);
+    }
+
+    @Test
+    void answersUnknownSubjectsAndSchemasWithConfluentErrors() throws Exception {
+        assertThatThrownBy(() -> client().latest("nobody-value"))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> {
+                    assertThat(e.httpStatus()).isEqualTo(404);
+                    assertThat(e.errorCode()).isEqualTo(40401);
+                });
+        assertThatThrownBy(() -> client().getById(99_999))
+                .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.errorCode()).isEqualTo(40403));
+
+        HttpResponse<String> missing = http("GET", "/subjects/nobody-value/versions", null);
+        assertThat(missing.statusCode()).isEqualTo(404);
+        assertThat(missing.headers().firstValue("Content-Type")).hasValue("application/vnd.schemaregistry.v1+json");
+        JsonNode error = JSON.readTree(missing.body());
+        assertThat(error.path("error_code").asInt()).isEqualTo(40401);
+        assertThat(error.path("message").asText()).contains("nobody-value");
+
+        HttpResponse<String> invalid = http("POST", "/subjects/broken-value/versions", "{\"schema\":\"{not avro\"}");
+        assertThat(invalid.statusCode()).isEqualTo(422);
+        assertThat(JSON.readTree(invalid.body()).path("error_code").asInt()).isEqualTo(42201);
+    }
+
+    @Test
+    void readsAndSetsGlobalAndSubjectCompatibility() {
+        SchemaRegistryClient client = client();
+        assertThat(client.compatibility(null)).isEqualTo(CompatibilityLevel.BACKWARD);
+
+        client.setCompatibility("configured-value", CompatibilityLevel.FULL);
+        assertThat(client.compatibility("configured-value")).isEqualTo(CompatibilityLevel.FULL);
+        assertThat(client.compatibility("unconfigured-value")).isEqualTo(CompatibilityLevel.BACKWARD);
+
+        client.setCompatibility(null, CompatibilityLevel.NONE);
+        try {
+            assertThat(client().compatibility(null)).isEqualTo(CompatibilityLevel.NONE);
+            assertThat(client().compatibility("unconfigured-value")).isEqualTo(CompatibilityLevel.NONE);
+            assertThat(client().compatibility("configured-value")).isEqualTo(CompatibilityLevel.FULL);
+        } finally {
+            client.setCompatibility(null, CompatibilityLevel.BACKWARD);
+        }
+    }
+
+    @Test
+    void idsVersionsAndLevelsSurviveARegistryRestart() {
+        SchemaRegistryClient before = client();
+        int v1 = before.register("durable-value", V1);
+        int v2 = before.register("durable-value", V2_OPTIONAL);
+        before.setCompatibility("durable-value", CompatibilityLevel.FORWARD);
+
+        registry.close();
+        registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers());
+
+        SchemaRegistryClient after = client();
+        assertThat(after.versions("durable-value")).containsExactly(1, 2);
+        assertThat(after.latest("durable-value")).isEqualTo(new RegisteredSchema("durable-value", 2, v2, V2_OPTIONAL));
+        assertThat(after.getById(v1)).isEqualTo(V1);
+        assertThat(after.compatibility("durable-value")).isEqualTo(CompatibilityLevel.FORWARD);
+        assertThat(after.register("durable-value", V1)).as("the same schema keeps its id").isEqualTo(v1);
+        assertThat(after.register("durable-copy-value", V2_OPTIONAL)).isEqualTo(v2);
+
+        Schema fresh = SchemaBuilder.record("Fresh").namespace("io.llmstream.test").fields().requiredLong("n").endRecord();
+        assertThat(after.register("fresh-value", fresh)).as("new ids continue after the restored ones")
+                .isGreaterThan(Math.max(v1, v2));
+    }
+
+    private HttpResponse<String> http(String method, String path, String body) throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(registry.url() + path))
+                .header("Content-Type", "application/json")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        return HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+    }
+}

@@ -1,0 +1,42 @@
+package io.llmstream.inference.engine;
+
+import io.llmstream.inference.model.DecoderModel;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * How the {@link Scheduler} forms batches.
+ *
+ * @param maxBatchSize   sequences decoded together
+ * @param maxBatchTokens prompt tokens (padding included) prefilled in one pass when requests join; a single longer
+ *                       prompt still runs, alone
+ * @param maxWait        how long the first waiting request may wait for others before an idle scheduler starts a
+ *                       smaller batch; requests join a running batch at once
+ */
+public record BatchLimits(int maxBatchSize, int maxBatchTokens, Duration maxWait) {
+
+    public BatchLimits {
+        if (maxBatchSize < 1) {
+            throw new IllegalArgumentException("maxBatchSize must be at least 1, got " + maxBatchSize);
+        }
+        if (maxBatchTokens < 1) {
+            throw new IllegalArgumentException("maxBatchTokens must be at least 1, got " + maxBatchTokens);
+        }
+        Objects.requireNonNull(maxWait, "maxWait");
+        if (maxWait.isNegative()) {
+            throw new IllegalArgumentException("maxWait must not be negative, got " + maxWait);
+        }
+    }
+
+    /** A batch of up to {@code maxBatchSize}, started as soon as there is work. */
+    public static BatchLimits of(int maxBatchSize) {
+        return new BatchLimits(maxBatchSize, 1 << 16, Duration.ZERO);
+    }
+
+    /** Rows one pass of {@code model} may take: without position ids a left-padded row would get shifted positions, so
+     * such models run unpadded, one row at a time. */
+    public int maxRows(DecoderModel model) {
+        return model.signature().positionIds() ? maxBatchSize : 1;
+    }
+}

@@ -1,0 +1,22 @@
+package io.llmstream.inference.engine;
+
+import java.util.Map;
+
+/**
+ * Which label fits a prompt best.
+ *
+ * @param label           the label with the highest score
+ * @param probabilities   every label's probability, normalised over the labels: softmax of the scores
+ * @param scores          every label's total log-probability: the sum over its tokens, each given the prompt and the
+ *                        label's earlier tokens
+ * @param promptTokens    prompt tokens fed to the model, after truncation
+ * @param promptTruncated whether the prompt lost tokens on the left so that the longest label fits the context
+ */
+public record Classification(String label, Map<String, Double> probabilities, Map<String, Double> scores,
+                             int promptTokens, boolean promptTruncated) {
+
+    public Classification {
+        probabilities = Map.copyOf(probabilities);
+        scores = Map.copyOf(scores);
+    }
+}

@@ -1,0 +1,120 @@
+package io.llmstream.inference.model;
+
+import io.llmstream.inference.graph.ServingGraph;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.llmstream.schemas.model.OnnxNames;
+
+import java.util.Map;
+
+/**
+ * What the worker needs to know about a decoder graph, read from the ONNX session itself rather than trusted from a
+ * config file: the number of layers (count of {@code past_key_values.{i}.key} inputs), the cache's head count and head
+ * size, the vocabulary size (the last dimension of {@code logits}) and whether the graph takes {@code position_ids}.
+ *
+ * @param layers      decoder layers, each with a key and a value cache
+ * @param kvHeads     heads of the key/value cache (fewer than the query heads with grouped-query attention)
+ * @param headDim     size of one head
+ * @param vocabSize   logits per position
+ * @param positionIds whether the graph takes {@code position_ids}; without them a left-padded row would get shifted
+ *                    positions, so such models are served one request at a time
+ * @param keepsLogits whether the graph takes {@link ServingGraph#LOGITS_TO_KEEP}, so a pass can ask for the logits of
+ *                    its last positions only
+ */
+public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize, boolean positionIds,
+                             boolean keepsLogits) {
+
+    /** Values a config file may supply for dimensions the graph leaves symbolic; 0 where unknown. */
+    record Hints(int kvHeads, int headDim, int vocabSize) {}
+
+    static ModelSignature read(OrtSession session, Hints hints) throws OrtException {
+        Map<String, NodeInfo> inputs = session.getInputInfo();
+        Map<String, NodeInfo> outputs = session.getOutputInfo();
+        if (inputs.containsKey(OnnxNames.USE_CACHE_BRANCH)) {
+            throw new ModelLoadException("the graph is a legacy merged export (input " + OnnxNames.USE_CACHE_BRANCH
+                    + "); export the decoder with past key values as one graph (Optimum: --task text-generation-with-past)");
+        }
+        requireTensor(inputs, OnnxNames.INPUT_IDS, OnnxJavaType.INT64, "input");
+        requireTensor(inputs, OnnxNames.ATTENTION_MASK, OnnxJavaType.INT64, "input");
+        boolean positionIds = inputs.containsKey(OnnxNames.POSITION_IDS);
+        if (positionIds) {
+            requireTensor(inputs, OnnxNames.POSITION_IDS, OnnxJavaType.INT64, "input");
+        }
+        TensorInfo logits = requireTensor(outputs, OnnxNames.LOGITS, null, "output");
+
+        int layers = 0;
+        while (inputs.containsKey(OnnxNames.pastKey(layers))) {
+            layers++;
+        }
+        if (layers == 0) {
+            throw new ModelLoadException("the graph has no KV-cache inputs (" + OnnxNames.pastKey(0)
+                    + "); export the decoder with past key values");
+        }
+        TensorInfo key = requireTensor(inputs, OnnxNames.pastKey(0), null, "input");
+        if (key.type == OnnxJavaType.FLOAT16 || key.type == OnnxJavaType.BFLOAT16) {
+            throw new ModelLoadException("the KV cache is " + key.type + "; this worker serves float32 models only "
+                    + "(export without --fp16, or convert the model to float32)");
+        }
+        if (key.type != OnnxJavaType.FLOAT || logits.type != OnnxJavaType.FLOAT) {
+            throw new ModelLoadException("the KV cache is " + key.type + " and the logits " + logits.type
+                    + "; this worker serves float32 models only");
+        }
+        for (int i = 0; i < layers; i++) {
+            requireTensor(inputs, OnnxNames.pastValue(i), OnnxJavaType.FLOAT, "input");
+            requireTensor(outputs, OnnxNames.presentKey(i), OnnxJavaType.FLOAT, "output");
+            requireTensor(outputs, OnnxNames.presentValue(i), OnnxJavaType.FLOAT, "output");
+        }
+        long[] cache = key.getShape();
+        long[] logitShape = logits.getShape();
+        if (cache.length != 4 || logitShape.length != 3) {
+            throw new ModelLoadException("unexpected ranks: " + OnnxNames.pastKey(0) + " " + key
+                    + ", logits " + logits + " (expected [batch, heads, past, headDim] and [batch, seq, vocab])");
+        }
+        int kvHeads = dimension(cache[1], hints.kvHeads(), "KV heads");
+        int headDim = dimension(cache[3], hints.headDim(), "head size");
+        int vocab = dimension(logitShape[2], hints.vocabSize(), "vocabulary size");
+        boolean keepsLogits = inputs.containsKey(ServingGraph.LOGITS_TO_KEEP);
+        if (keepsLogits) {
+            requireTensor(inputs, ServingGraph.LOGITS_TO_KEEP, OnnxJavaType.INT64, "input");
+        }
+        return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds, keepsLogits);
+    }
+
+    /** Floats of one layer's key (or value) cache for one row and one cache slot. */
+    int slotFloats() {
+        return kvHeads * headDim;
+    }
+
+    private static TensorInfo requireTensor(Map<String, NodeInfo> nodes, String name, OnnxJavaType type, String kind) {
+        NodeInfo node = nodes.get(name);
+        if (node == null) {
+            throw new ModelLoadException("the graph has no " + kind + " '" + name + "' (it has " + nodes.keySet()
+                    + "); expected HuggingFace Optimum's decoder-with-past names");
+        }
+        if (!(node.getInfo() instanceof TensorInfo info)) {
+            throw new ModelLoadException(kind + " '" + name + "' is not a tensor: " + node.getInfo());
+        }
+        if (type != null && info.type != type) {
+            throw new ModelLoadException(kind + " '" + name + "' is " + info.type + ", expected " + type);
+        }
+        return info;
+    }
+
+    private static int dimension(long fromGraph, int hint, String what) {
+        if (fromGraph > 0) {
+            if (hint > 0 && hint != fromGraph) {
+                throw new ModelLoadException("the graph's " + what + " is " + fromGraph + " but the model's config says "
+                        + hint);
+            }
+            return Math.toIntExact(fromGraph);
+        }
+        if (hint > 0) {
+            return hint;
+        }
+        throw new ModelLoadException("the graph leaves the " + what + " symbolic and no config file states it");
+    }
+}

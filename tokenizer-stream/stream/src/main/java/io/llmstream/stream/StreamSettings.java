@@ -1,0 +1,87 @@
+package io.llmstream.stream;
+
+import io.llmstream.ops.Settings;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The stream application's settings, read once from {@link Settings} (defaults in {@code tokenizer-stream.properties}).
+ * Every value is checked here, at start, with an error naming the key.
+ */
+public record StreamSettings(
+        String tokenizer,
+        String documentsTopic,
+        String tokensTopic,
+        String windowsTopic,
+        String requestsTopic,
+        String deadLettersTopic,
+        int maxDocumentBytes,
+        EmptyText emptyText,
+        Windows windows,
+        Requests requests,
+        int opsPort,
+        Map<String, Object> kafka) {
+
+    /** What happens to a document whose text is empty. */
+    public enum EmptyText { SKIP, DEAD_LETTER }
+
+    /** How training windows are cut: per document, or documents packed together with the separator between them. */
+    public enum WindowMode { PER_DOCUMENT, PACKED }
+
+    public record Windows(boolean enabled, int length, int stride, WindowMode mode, WindowSlicer.Tail tail,
+                          double validationFraction, String separatorToken) {}
+
+    public record Requests(boolean enabled, String template, List<String> labels, int maxPromptTokens,
+                           PromptBuilder.Side truncateSide, int maxNewTokens, float temperature, int topK, float topP,
+                           List<Integer> stopIds) {}
+
+    public static final String DEFAULTS_RESOURCE = "/tokenizer-stream.properties";
+
+    public static Map<String, String> defaults() {
+        return Settings.resourceDefaults(StreamSettings.class, DEFAULTS_RESOURCE);
+    }
+
+    public static StreamSettings from(Settings s) {
+        int length = s.integer("windows.length");
+        Windows windows = new Windows(
+                s.bool("windows.enabled"),
+                length,
+                s.has("windows.stride") ? s.integer("windows.stride") : length,
+                s.enumValue("windows.mode", WindowMode.class),
+                s.enumValue("windows.tail", WindowSlicer.Tail.class),
+                s.decimal("windows.validation.fraction"),
+                s.string("windows.separator"));
+        Requests requests = new Requests(
+                s.bool("requests.enabled"),
+                s.string("requests.template"),
+                s.list("requests.labels"),
+                s.integer("requests.max.prompt.tokens"),
+                s.enumValue("requests.truncate", PromptBuilder.Side.class),
+                s.integer("requests.max.new.tokens"),
+                (float) s.decimal("requests.temperature"),
+                s.integer("requests.top.k"),
+                (float) s.decimal("requests.top.p"),
+                s.list("requests.stop.ids").stream().map(id -> parseId("requests.stop.ids", id)).toList());
+        return new StreamSettings(
+                s.string("tokenizer"),
+                s.string("topic.documents"),
+                s.string("topic.tokens"),
+                s.string("topic.windows"),
+                s.string("topic.requests"),
+                s.string("topic.dead-letters"),
+                s.integer("max.document.bytes"),
+                s.enumValue("empty.text", EmptyText.class),
+                windows,
+                requests,
+                s.integer("ops.port"),
+                s.kafka());
+    }
+
+    private static int parseId(String key, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("setting '" + key + "' must list token ids, got '" + value + "'");
+        }
+    }
+}
