@@ -1,11 +1,10 @@
 package io.llmstream.inference.kafka;
 
+import io.llmstream.inference.engine.Outcome;
+import io.llmstream.inference.engine.Scheduler;
 import io.llmstream.inference.model.DecoderModel;
 import io.llmstream.inference.model.ModelCatalog;
 import io.llmstream.inference.model.ModelLoader;
-import io.llmstream.inference.engine.Outcome;
-import io.llmstream.inference.engine.Scheduler;
-
 import io.llmstream.ops.DeadLetters;
 import io.llmstream.ops.OpsServer;
 import io.llmstream.ops.Settings;
@@ -59,7 +58,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p><b>A request's way.</b> The loop polls a record and {@link OffsetTracker} notes its offset as started; the
  * record's value decodes to an {@code InferenceRequest}, {@link ModelCatalog} binds it to a loaded
- * {@link DecoderModel}, and {@link AvroMapping} checks it against that model and makes the engine's {@link Job},
+ * {@link DecoderModel}, and {@link AvroMapping} checks it against that model and makes the engine's {@code Job},
  * tagged with a {@link Ticket} of where it came from. The {@link Scheduler} queues the job; at each step it takes the
  * jobs that fit the running batch and prefills them (classifications go to its label scorer), then decodes one token
  * for every running {@code Sequence}; each forward pass is a {@code ModelRunner} writing the batch's ids, mask and
