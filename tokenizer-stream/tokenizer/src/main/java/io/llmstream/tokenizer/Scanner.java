@@ -42,19 +42,79 @@ abstract class Scanner extends Splitter {
     }
 
     /**
-     * How this scanner cuts a word of ASCII letters after an optional prefix char ({@code [^\r\n\p{L}\p{N}]}), the
-     * commonest piece of text, for the encoder's fused path; null when the encoder must ask {@link #next}.
+     * This scanner's rules for the commonest pieces of ASCII text, for the encoder's fused path; null when the encoder
+     * must ask {@link #next} for every piece.
      */
     AsciiWords asciiWords() {
         return null;
     }
 
-    /** The two ways the known patterns cut ASCII words. */
-    enum AsciiWords {
+    /**
+     * The fused path's knowledge of the cl100k family's and o200k's patterns on ASCII text: where a word of ASCII
+     * letters (after an optional prefix char, {@code [^\r\n\p{L}\p{N}]}) starts, goes on and surely ends, and which
+     * chars are a piece of their own. Every answer errs towards "unsure", which sends the piece to {@link #next}.
+     */
+    static final class AsciiWords {
         /** cl100k's {@code [^\r\n\p{L}\p{N}]?\p{L}+}, tried after contractions and before all else. */
-        ANY_CASE,
+        static final AsciiWords ANY_CASE = new AsciiWords(false);
         /** o200k's: an uppercase run then a lowercase run, an uppercase letter after lowercase ones starting anew. */
-        UPPER_THEN_LOWER
+        static final AsciiWords UPPER_THEN_LOWER = new AsciiWords(true);
+        /** {@link #pieceAt}'s answers. */
+        static final int UNSURE = 0;
+        static final int WORD = 1;
+        static final int ALONE = 2;
+
+        private final boolean cased;
+
+        private AsciiWords(boolean cased) {
+            this.cased = cased;
+        }
+
+        /**
+         * What starts at the ASCII char {@code c} followed by {@code d}: a word (a letter, or a prefix char before
+         * one), a piece of one char, or {@link #UNSURE}.
+         */
+        int pieceAt(char c, char d) {
+            if (c == '\'' || c == '\r' || c >= '0' && c <= '9') { // contractions, CR runs, digits: the scanner knows
+                return UNSURE;
+            }
+            if (isLetter(c) || c != '\n' && isLetter(d)) {
+                return WORD;
+            }
+            return d < 0x80 && standsAlone(c, d) ? ALONE : UNSURE;
+        }
+
+        /** Whether a word goes on with {@code d}, its letters so far including a lowercase one or not. */
+        boolean goesOn(char d, boolean lower) {
+            return isLetter(d) && !(cased && lower && d < 'a');
+        }
+
+        /**
+         * Whether a word surely ends before {@code next}: not when a non-ASCII letter or mark may go on with it, nor
+         * before o200k's contractions.
+         */
+        boolean endsBefore(char next, boolean lower) {
+            return next < 0x80 && !(cased && next == '\'') && !goesOn(next, lower);
+        }
+
+        /**
+         * Whether {@code c} before {@code d} is a piece of its own, for the commonest cases: a newline before anything
+         * but whitespace, a tab before anything but whitespace or a letter, a space before a digit, punctuation before
+         * a space (", "). False also when unsure.
+         */
+        private static boolean standsAlone(char c, char d) {
+            boolean space = d == ' ' || d >= '\t' && d <= '\r';
+            return switch (c) {
+                case '\n', '\t' -> !space;
+                case ' ' -> d >= '0' && d <= '9';
+                case '\u000B', '\f' -> false;
+                default -> d == ' ';
+            };
+        }
+
+        private static boolean isLetter(char c) {
+            return (char) ((c | 0x20) - 'a') < 26;
+        }
     }
 
     @Override

@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * Per-thread working memory of the encoder, so that encoding allocates nothing per piece or token in the steady state
- * (only the returned array). Buffers grow on demand; ones grown past {@link #RETAIN_LIMIT} elements by a huge input are
+ * (only the returned array). It holds buffers only: what one call is doing lives in {@link Encoder.Call}. Buffers grow on demand; ones grown past {@link #RETAIN_LIMIT} elements by a huge input are
  * dropped when the call ends rather than kept alive by the thread.
  */
 final class Scratch {
@@ -23,8 +23,7 @@ final class Scratch {
     Pieces matches = new Pieces();
     Pieces parts = new Pieces();
     IntList out = new IntList(1024);
-    /** Truncation bookkeeping: per piece its end token index, original char range and flags. */
-    IntList log = new IntList(64);
+    final PieceLog log = new PieceLog();
     int[] symbols = new int[256];
     int[] ranks = new int[256];
     int[] starts = new int[256];
@@ -33,14 +32,8 @@ final class Scratch {
     final RankGroups groups = new RankGroups();
     /** The long-piece merge's sweep buffer (an array in a box, so it can grow). */
     final int[][] sweep = {new int[256]};
-    /** The current encoding stops once {@link #out} holds this many tokens. */
-    int limit;
     /** Where the long-piece merge leaves the value of its early loads, which must not look unused. */
     long sink;
-    /** Whether the current encoding records pieces in {@link #log}. */
-    boolean logging;
-    /** The piece cache of the encoder of the current call. */
-    PieceCache cache;
     /** A match's {start, end}, as found by {@link AddedTokens#find}. */
     final int[] bounds = new int[2];
     private final CharArraySequence sequence = new CharArraySequence();
@@ -59,7 +52,6 @@ final class Scratch {
 
     void release() {
         inUse = false;
-        cache = null;
         if (matchers.size() > 64) {
             matchers.clear();
         }
@@ -87,9 +79,7 @@ final class Scratch {
         if (out.capacity() > RETAIN_LIMIT) {
             out = new IntList(1024);
         }
-        if (log.capacity() > RETAIN_LIMIT) {
-            log = new IntList(64);
-        }
+        log.trim(RETAIN_LIMIT);
         if (pieces.capacity() > RETAIN_LIMIT || spare.capacity() > RETAIN_LIMIT || matches.capacity() > RETAIN_LIMIT
                 || parts.capacity() > RETAIN_LIMIT) {
             pieces = new Pieces();
