@@ -2,6 +2,7 @@ package io.llmstream.trainer;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.llmstream.ops.FileTrees;
 import io.llmstream.schemas.model.ModelFiles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

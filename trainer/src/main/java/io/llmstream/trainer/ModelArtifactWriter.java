@@ -3,6 +3,7 @@ package io.llmstream.trainer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmstream.ops.FileTrees;
 import io.llmstream.schemas.model.ModelFiles;
 import io.llmstream.schemas.model.ModelManifest;
 import io.llmstream.schemas.model.ModelManifest.Architecture;

@@ -39,9 +39,11 @@ public record RunInfo(String modelName, String tokenizerName, String tokenizerFi
      * their strings (an empty or unknown string gives -1).
      */
     public static RunInfo of(String modelName, String nameOrPath, Tokenizer tokenizer, String bos, String eos, String pad) {
-        return new RunInfo(modelName, tokenizer.name(), tokenizer.fingerprint(),
-                new SpecialTokens(id(tokenizer, bos), id(tokenizer, eos), id(tokenizer, pad)),
-                huggingFaceFile(nameOrPath).orElse(null));
+        Path file = huggingFaceFile(nameOrPath).orElse(null);
+        // a tokenizer file ships in the model directory, so it is named by that file, not by a path on this machine
+        String name = file != null ? ModelFiles.TOKENIZER : tokenizer.name();
+        return new RunInfo(modelName, name, tokenizer.fingerprint(),
+                new SpecialTokens(id(tokenizer, bos), id(tokenizer, eos), id(tokenizer, pad)), file);
     }
 
     /** The info written by {@link #saveTo}, with the tokenizer copy beside it. */

@@ -48,6 +48,8 @@ class TrainerAppOfflineTest {
         assertThat(manifest.files()).containsOnlyKeys(ModelFiles.MODEL, ModelFiles.TOKENIZER, ModelFiles.GENAI_CONFIG);
         assertThat(out.resolve(ModelFiles.TOKENIZER)).hasSameTextualContentAs(tokenizer);
         assertThat(manifest.tokenizerFingerprint()).isEqualTo(Tokenizers.load(tokenizer.toString()).fingerprint());
+        assertThat(manifest.tokenizerName()).as("names the shipped file, not a path on the training machine")
+                .isEqualTo(ModelFiles.TOKENIZER);
         assertThat(manifest.specialTokens()).isEqualTo(new ModelManifest.SpecialTokens(256, 256, 256));
         assertThat(manifest.architecture().vocabSize()).isEqualTo(257);
         assertThat(manifest.metrics()).containsKeys("train_loss", "validation_loss")

@@ -3,6 +3,9 @@ package io.llmstream.cli;
 import io.llmstream.cli.demo.DemoOptions;
 import io.llmstream.cli.demo.DemoPipeline;
 import io.llmstream.cli.demo.DemoSummary;
+import io.llmstream.ops.FileTrees;
+import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -69,7 +73,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "7", paramLabel = "S", description = "Seed of the corpus and of training (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the tokenizer, checkpoints and models go (default: a new temporary directory).")
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the tokenizer, checkpoints, Kafka logs and models go, all kept (default: a new temporary directory of which only the models are kept).")
     Path workDir;
 
     @Option(names = "--bootstrap", paramLabel = "SERVERS", description = "Use this Kafka cluster instead of the embedded broker (topics get a per-run prefix).")
@@ -78,7 +82,7 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--registry", paramLabel = "URL", description = "The schema registry of that cluster.")
     String registry;
 
-    @Option(names = "--keep", description = "Leave the embedded platform running after the summary (Ctrl-C to stop), for 'llmstream dump'.")
+    @Option(names = "--keep", description = "Leave the embedded platform running after the summary (Ctrl-C to stop), for 'llmstream dump'; keeps the work directory.")
     boolean keep;
 
     @Option(names = "--json", description = "Print the summary as one JSON object instead of a table.")
@@ -91,13 +95,22 @@ public final class DemoCommand implements Callable<Integer> {
         // a reversal answer is at most 5 letters and a newline; free text gets a short continuation
         int maxNewTokens = synthetic ? 8 : Math.min(16, window / 2);
         DemoOptions options;
+        Path dir = workDir != null ? workDir : Files.createTempDirectory("llmstream-demo-");
         try {
             options = new DemoOptions(documents, heldOut, minLetters, maxLetters, input, vocabSize, window, layers, 4,
-                    dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed,
-                    workDir != null ? workDir : Files.createTempDirectory("llmstream-demo-"), bootstrap, registry);
+                    dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap, registry);
         } catch (IllegalArgumentException e) {
+            tidyUp(dir);
             throw new ParameterException(spec.commandLine(), e.getMessage());
         }
+        try {
+            return run(options);
+        } finally {
+            tidyUp(dir); // once the platform is closed
+        }
+    }
+
+    private int run(DemoOptions options) throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         try (DemoPipeline pipeline = new DemoPipeline(options, System.err)) {
             DemoSummary summary = pipeline.run();
@@ -113,6 +126,35 @@ public final class DemoCommand implements Callable<Integer> {
                 awaitShutdown(pipeline);
             }
             return summary.complete() ? 0 : 1;
+        }
+    }
+
+    /** A temporary work directory keeps only its models, unless {@code --work-dir} or {@code --keep} keep everything. */
+    private void tidyUp(Path dir) throws IOException {
+        if (workDir == null && !keep) {
+            keepOnlyModels(dir, System.err);
+        }
+    }
+
+    /**
+     * Removes all of a run's work directory but its models (the Kafka logs, checkpoints and stream state are tens of
+     * megabytes nobody asked for), and says where the models are; with no models, removes the directory.
+     */
+    static void keepOnlyModels(Path dir, PrintStream log) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        Path models = dir.resolve(DemoPipeline.MODELS);
+        try (Stream<Path> children = Files.list(dir)) {
+            for (Path child : children.filter(c -> !c.equals(models)).toList()) {
+                FileTrees.delete(child);
+            }
+        }
+        if (Files.isDirectory(models)) {
+            log.println("demo: models kept in " + models.toAbsolutePath() + "; the rest of the run (Kafka logs, "
+                    + "checkpoints, stream state) removed; --work-dir DIR keeps everything");
+        } else {
+            Files.delete(dir);
         }
     }
 

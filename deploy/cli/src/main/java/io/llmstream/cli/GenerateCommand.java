@@ -4,7 +4,6 @@ import io.llmstream.inference.model.DecoderModel;
 import io.llmstream.inference.model.ExecutionProvider;
 import io.llmstream.inference.engine.Generation;
 import io.llmstream.inference.engine.Generator;
-import io.llmstream.inference.model.ModelLoadException;
 import io.llmstream.inference.model.ModelLoader;
 import io.llmstream.inference.model.RuntimeOptions;
 import io.llmstream.inference.engine.Sampling;
@@ -68,14 +67,6 @@ public final class GenerateCommand implements Callable<Integer> {
                     g.promptTokens(), g.promptTruncated() ? " (cut on the left)" : "", g.outputIds().length, g.finishReason());
             err.flush();
             return 0;
-        } catch (ModelLoadException e) {
-            err.println("llmstream generate: " + e.getMessage());
-            err.flush();
-            return 1;
-        } catch (IllegalArgumentException e) {
-            err.println("llmstream generate: " + e.getMessage());
-            err.flush();
-            return 2;
         }
     }
 }

@@ -1,18 +1,5 @@
 package io.llmstream.cli;
 
-import io.llmstream.cli.BenchCommand;
-import io.llmstream.cli.DemoCommand;
-import io.llmstream.cli.DetokenizeCommand;
-import io.llmstream.cli.DumpCommand;
-import io.llmstream.cli.ExportCommand;
-import io.llmstream.cli.GenerateCommand;
-import io.llmstream.cli.IngestCommand;
-import io.llmstream.cli.PlatformCommand;
-import io.llmstream.cli.ServeCommand;
-import io.llmstream.cli.StreamCommand;
-import io.llmstream.cli.TokenizeCommand;
-import io.llmstream.cli.TokenizerTrainCommand;
-import io.llmstream.cli.TrainCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -53,7 +40,12 @@ public final class LlmstreamCommand implements Runnable {
         throw new ParameterException(spec.commandLine(), "Missing command: choose one of " + spec.subcommands().keySet());
     }
 
+    /** The command line as {@code main} runs it: users' mistakes end in one line on stderr (see {@link UserErrors}). */
+    public static CommandLine commandLine() {
+        return new CommandLine(new LlmstreamCommand()).setExecutionExceptionHandler(new UserErrors());
+    }
+
     public static void main(String[] args) {
-        System.exit(new CommandLine(new LlmstreamCommand()).execute(args));
+        System.exit(commandLine().execute(args));
     }
 }

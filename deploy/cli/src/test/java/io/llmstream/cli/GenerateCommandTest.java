@@ -37,8 +37,8 @@ class GenerateCommandTest {
         }
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        CommandLine cli = new CommandLine(new GenerateCommand()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
-        assertThat(cli.execute("--model", model.toString(), "--prompt", "Kafka streams", "--max-new-tokens", "5")).isZero();
+        CommandLine cli = LlmstreamCommand.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+        assertThat(cli.execute("generate", "--model", model.toString(), "--prompt", "Kafka streams", "--max-new-tokens", "5")).isZero();
 
         String expected;
         try (DecoderModel m = ModelLoader.load(model, RuntimeOptions.cpu())) {
@@ -49,16 +49,16 @@ class GenerateCommandTest {
                 .contains("generated 5, finish LENGTH");
 
         // without --max-new-tokens, what the context of 32 leaves after the prompt (64 would not fit)
-        assertThat(cli.execute("--model", model.toString(), "--prompt", "Kafka streams")).isZero();
+        assertThat(cli.execute("generate", "--model", model.toString(), "--prompt", "Kafka streams")).isZero();
         int room = 32 - R50K.encode("Kafka streams").length;
         try (DecoderModel m = ModelLoader.load(model, RuntimeOptions.cpu())) {
             expected = Generator.generate(m, R50K.encode("Kafka streams"), Sampling.greedy(room)).text();
         }
         assertThat(out.toString()).endsWith(expected + System.lineSeparator());
 
-        assertThat(cli.execute("--model", model.toString(), "--prompt", "x", "--max-new-tokens", "40")).isEqualTo(2);
-        assertThat(err.toString()).contains("maxNewTokens 40");
-        assertThat(cli.execute("--model", dir.resolve("missing").toString(), "--prompt", "x")).isEqualTo(1);
+        assertThat(cli.execute("generate", "--model", model.toString(), "--prompt", "x", "--max-new-tokens", "40")).isEqualTo(2);
+        assertThat(err.toString()).contains("llmstream generate: ").contains("maxNewTokens 40").doesNotContain("\tat ");
+        assertThat(cli.execute("generate", "--model", dir.resolve("missing").toString(), "--prompt", "x")).isEqualTo(1);
         assertThat(err.toString()).contains("neither model.json");
     }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.llmstream.cli.LlmstreamCommand;
 import io.llmstream.platform.testing.TestPlatform;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -43,7 +42,7 @@ class IngestDumpCommandTest {
                 "{\"id\":\"j1\",\"text\":\"json one\",\"attributes\":{\"lang\":\"en\"}}\n\n{\"id\":\"j2\",\"text\":\"json two\"}\n");
         String[] connection = {"--bootstrap", platform.bootstrapServers(), "--registry", platform.registryUrl()};
 
-        int ingest = new CommandLine(new LlmstreamCommand()).execute(concat(new String[] {"ingest", "--topic", "ingest-docs"},
+        int ingest = LlmstreamCommand.commandLine().execute(concat(new String[] {"ingest", "--topic", "ingest-docs"},
                 connection, new String[] {dir.resolve("corpus").toString()}));
         assertThat(ingest).isZero();
 
@@ -51,7 +50,7 @@ class IngestDumpCommandTest {
         PrintStream original = System.out;
         System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
         try {
-            assertThat(new CommandLine(new LlmstreamCommand()).execute(concat(new String[] {"dump", "--topic", "ingest-docs",
+            assertThat(LlmstreamCommand.commandLine().execute(concat(new String[] {"dump", "--topic", "ingest-docs",
                     "--timeout", "3"}, connection, new String[0]))).isZero();
         } finally {
             System.setOut(original);
@@ -73,7 +72,7 @@ class IngestDumpCommandTest {
     @Test
     void aBadJsonLineIsRefusedWithItsFileAndLine(@TempDir Path dir) throws Exception {
         Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"id\":\"ok\",\"text\":\"fine\"}\n{\"id\":\"x\"}\n");
-        CommandLine cli = new CommandLine(new LlmstreamCommand());
+        CommandLine cli = LlmstreamCommand.commandLine();
         java.io.StringWriter err = new java.io.StringWriter();
         cli.setErr(new java.io.PrintWriter(err));
         int code = cli.execute("ingest", "--topic", "ingest-docs", "--bootstrap", platform.bootstrapServers(),

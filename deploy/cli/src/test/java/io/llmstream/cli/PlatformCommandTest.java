@@ -2,7 +2,6 @@ package io.llmstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.llmstream.cli.LlmstreamCommand;
 import io.llmstream.platform.testing.TestClients;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -32,7 +31,7 @@ class PlatformCommandTest {
     @Test
     void platformServesKafkaAndTheRegistryOnThePrintedAddressesUntilStopped() throws Exception {
         StringWriter out = new StringWriter();
-        CommandLine cli = new CommandLine(new LlmstreamCommand()).setOut(new PrintWriter(out, true));
+        CommandLine cli = LlmstreamCommand.commandLine().setOut(new PrintWriter(out, true));
         AtomicInteger exitCode = new AtomicInteger(-1);
         Thread running = new Thread(() -> exitCode.set(cli.execute("platform")), "platform-under-test");
         running.start();
@@ -65,7 +64,7 @@ class PlatformCommandTest {
     @Test
     void demoRefusesABootstrapWithoutRegistryBeforeStartingAnything() {
         StringWriter err = new StringWriter();
-        int code = new CommandLine(new LlmstreamCommand()).setErr(new PrintWriter(err, true))
+        int code = LlmstreamCommand.commandLine().setErr(new PrintWriter(err, true))
                 .execute("demo", "--bootstrap", "127.0.0.1:1");
         assertThat(code).isEqualTo(2);
         assertThat(err.toString()).contains("--bootstrap and --registry go together");
@@ -74,7 +73,7 @@ class PlatformCommandTest {
     @Test
     void withoutACommandItExplainsUsageAndFails() {
         StringWriter err = new StringWriter();
-        int code = new CommandLine(new LlmstreamCommand()).setErr(new PrintWriter(err, true)).execute();
+        int code = LlmstreamCommand.commandLine().setErr(new PrintWriter(err, true)).execute();
         assertThat(code).isEqualTo(2);
         assertThat(err.toString()).contains("Missing command").contains("platform");
     }

@@ -2,10 +2,11 @@ package io.llmstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.llmstream.cli.LlmstreamCommand;
 import io.llmstream.tokenizer.SpecialTokens;
 import io.llmstream.tokenizer.Tokenizer;
 import io.llmstream.tokenizer.Tokenizers;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,7 @@ class TokenizeCommandTest {
     private static final Tokenizer CL100K = Tokenizers.load("cl100k_base");
 
     private static int run(String... args) {
-        return new CommandLine(new LlmstreamCommand()).execute(args);
+        return LlmstreamCommand.commandLine().execute(args);
     }
 
     @Test
@@ -57,6 +58,20 @@ class TokenizeCommandTest {
         assertThat(Files.readAllLines(dir.resolve("out.jsonl"))).containsExactly(
                 "{\"ids\":[" + join(o200k.encode("one")) + "]}",
                 "{\"ids\":[" + join(o200k.encode("two words")) + "]}");
+    }
+
+    @Test
+    void aUsersMistakeIsOneLineNamingTheCommandNotAStackTrace(@TempDir Path dir) {
+        StringWriter err = new StringWriter();
+        CommandLine cli = LlmstreamCommand.commandLine().setErr(new PrintWriter(err, true));
+        assertThat(cli.execute("tokenize", "--tokenizer", "nope")).isEqualTo(2);
+        assertThat(err.toString()).startsWith("llmstream tokenize: unknown tokenizer 'nope'")
+                .doesNotContain("\tat ").hasLineCount(1);
+
+        err.getBuffer().setLength(0);
+        Path missing = dir.resolve("missing.txt");
+        assertThat(cli.execute("tokenize", "--tokenizer", "cl100k_base", "--in", missing.toString())).isEqualTo(1);
+        assertThat(err.toString()).isEqualTo("llmstream tokenize: no such file: " + missing + System.lineSeparator());
     }
 
     private static String join(int[] ids) {

@@ -2,7 +2,6 @@ package io.llmstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.llmstream.cli.LlmstreamCommand;
 import io.llmstream.tokenizer.SpecialTokens;
 import io.llmstream.tokenizer.Tokenizer;
 import io.llmstream.tokenizer.Tokenizers;
@@ -15,7 +14,7 @@ import picocli.CommandLine;
 class TokenizerTrainCommandTest {
 
     private static int run(String... args) {
-        return new CommandLine(new LlmstreamCommand()).execute(args);
+        return LlmstreamCommand.commandLine().execute(args);
     }
 
     @Test
@@ -43,7 +42,7 @@ class TokenizerTrainCommandTest {
 
     @Test
     void missingInputIsAnErrorNamingThePath(@TempDir Path dir) {
-        CommandLine cli = new CommandLine(new LlmstreamCommand());
+        CommandLine cli = LlmstreamCommand.commandLine();
         java.io.StringWriter err = new java.io.StringWriter();
         cli.setErr(new java.io.PrintWriter(err));
         int code = cli.execute("tokenizer-train", "--vocab-size", "300", "--input", dir.resolve("nope").toString(),

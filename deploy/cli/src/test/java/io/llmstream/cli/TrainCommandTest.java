@@ -13,7 +13,6 @@ import java.util.Random;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code llmstream train --windows --out} then {@code llmstream export --checkpoint --out}: the same model twice. */
 class TrainCommandTest {
@@ -36,23 +35,23 @@ class TrainCommandTest {
         Path windows = Files.write(dir.resolve("windows.jsonl"), lines);
         Path trained = dir.resolve("trained");
 
-        List<String> train = new ArrayList<>(List.of("--windows", windows.toString(), "--tokenizer", "r50k_base",
+        List<String> train = new ArrayList<>(List.of("train", "--windows", windows.toString(), "--tokenizer", "r50k_base",
                 "--out", trained.toString()));
         train.addAll(List.of(TINY));
-        assertThat(new CommandLine(new TrainCommand()).execute(train.toArray(String[]::new))).isZero();
+        assertThat(LlmstreamCommand.commandLine().execute(train.toArray(String[]::new))).isZero();
         ModelManifest manifest = ModelManifest.read(trained);
         manifest.verify(trained);
         assertThat(manifest.name()).isEqualTo("cli");
         assertThat(manifest.version()).isEqualTo("step-000000000003");
 
         Path exported = dir.resolve("exported");
-        assertThat(new CommandLine(new ExportCommand()).execute("--checkpoint", dir.resolve("trained.checkpoints").toString(),
+        assertThat(LlmstreamCommand.commandLine().execute("export", "--checkpoint", dir.resolve("trained.checkpoints").toString(),
                 "--out", exported.toString())).isZero();
         assertThat(ModelManifest.read(exported).files()).isEqualTo(manifest.files());
 
         StringWriter err = new StringWriter();
-        int again = new CommandLine(new ExportCommand()).setErr(new PrintWriter(err, true))
-                .execute("--checkpoint", dir.resolve("trained.checkpoints").toString(), "--out", exported.toString());
+        int again = LlmstreamCommand.commandLine().setErr(new PrintWriter(err, true))
+                .execute("export", "--checkpoint", dir.resolve("trained.checkpoints").toString(), "--out", exported.toString());
         assertThat(again).isNotZero();
         assertThat(err.toString()).contains("exists already");
     }
@@ -60,8 +59,8 @@ class TrainCommandTest {
     @Test
     void offlineTrainingNeedsBothWindowsAndOut() {
         StringWriter err = new StringWriter();
-        int code = new CommandLine(new TrainCommand()).setErr(new PrintWriter(err, true))
-                .execute("--windows", dir.resolve("w.jsonl").toString());
+        int code = LlmstreamCommand.commandLine().setErr(new PrintWriter(err, true))
+                .execute("train", "--windows", dir.resolve("w.jsonl").toString());
         assertThat(code).isNotZero();
         assertThat(err.toString()).contains("--windows FILE and --out DIR");
     }

@@ -55,6 +55,9 @@ public final class DemoPipeline implements AutoCloseable {
     private String bootstrap;
     private String registryUrl;
 
+    /** The folder of the work directory that holds the trained model versions, the part a user keeps. */
+    public static final String MODELS = "models";
+
     public DemoPipeline(DemoOptions options, PrintStream log) {
         this.options = options;
         this.log = log;
@@ -225,7 +228,7 @@ public final class DemoPipeline implements AutoCloseable {
         s.put("checkpoint.interval", Integer.toString(options.trainSteps()));
         s.put("checkpoint.dir", options.workDir().resolve("checkpoints").toString());
         s.put("export.interval", "0");
-        s.put("models.root", options.workDir().resolve("models").toString());
+        s.put("models.root", options.workDir().resolve(MODELS).toString());
         s.put("topic.windows", topics.windows());
         s.put("topic.models", topics.models());
         s.put("topic.dead-letters", topics.deadLetters());

@@ -1,4 +1,4 @@
-package io.llmstream.trainer;
+package io.llmstream.ops;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,13 +8,13 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Directory helpers shared by the checkpoint store and the model writer. */
-final class FileTrees {
+/** Directory helpers: the trainer's checkpoint store and model writer, the demo's tidying up. */
+public final class FileTrees {
 
     private FileTrees() {}
 
     /** Deletes a directory and everything under it; nothing to do if it is gone. */
-    static void delete(Path root) throws IOException {
+    public static void delete(Path root) throws IOException {
         List<Path> paths;
         try (Stream<Path> walk = Files.walk(root)) {
             paths = walk.sorted(Comparator.reverseOrder()).toList();
