@@ -6,12 +6,12 @@ import java.util.Map;
 import java.util.Optional;
 
 /** Passes windows through and notes the origin of each one handed out. */
-final class RecordingSource implements WindowSource {
+public final class RecordingSource implements WindowSource {
 
     private final WindowSource delegate;
     private final List<String> seen;
 
-    RecordingSource(WindowSource delegate, List<String> seen) {
+    public RecordingSource(WindowSource delegate, List<String> seen) {
         this.delegate = delegate;
         this.seen = seen;
     }

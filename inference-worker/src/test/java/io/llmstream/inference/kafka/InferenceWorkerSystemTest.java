@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.llmstream.platform.testing.TestClients;
 import io.llmstream.platform.testing.TestPlatform;
 import io.llmstream.ops.Settings;
 import io.llmstream.schemas.FinishReason;
@@ -50,13 +51,10 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -271,10 +269,7 @@ class InferenceWorkerSystemTest {
         try (InferenceWorker worker = InferenceWorker.start(Settings.of(conf))) {
             await("all results", () -> results(p).size() >= requests.size());
         }
-        List<ConsumerRecord<String, InferenceResult>> results = results(p);
-        assertThat(results).extracting(ConsumerRecord::key).doesNotHaveDuplicates()
-                .containsExactlyInAnyOrderElementsOf(requests.stream().map(InferenceRequest::getRequestId).toList());
-        assertThat(results).allSatisfy(r -> assertThat(r.value().getStatus()).isEqualTo(ResultStatus.OK));
+        assertOneOkResultPerRequest(p, requests);
     }
 
     @Test
@@ -295,10 +290,7 @@ class InferenceWorkerSystemTest {
         try (second) {
             await("all results", () -> results(p).size() >= requests.size());
         }
-        List<ConsumerRecord<String, InferenceResult>> results = results(p);
-        assertThat(results).extracting(ConsumerRecord::key).doesNotHaveDuplicates()
-                .containsExactlyInAnyOrderElementsOf(requests.stream().map(InferenceRequest::getRequestId).toList());
-        assertThat(results).allSatisfy(r -> assertThat(r.value().getStatus()).isEqualTo(ResultStatus.OK));
+        assertOneOkResultPerRequest(p, requests);
     }
 
     @Test
@@ -379,6 +371,14 @@ class InferenceWorkerSystemTest {
         return new String(r.headers().lastHeader("__streams.errors." + name).value(), StandardCharsets.UTF_8);
     }
 
+    /** Exactly one result per request id, every one OK. */
+    private static void assertOneOkResultPerRequest(String prefix, List<InferenceRequest> requests) {
+        List<ConsumerRecord<String, InferenceResult>> results = results(prefix);
+        assertThat(results).extracting(ConsumerRecord::key).doesNotHaveDuplicates()
+                .containsExactlyInAnyOrderElementsOf(requests.stream().map(InferenceRequest::getRequestId).toList());
+        assertThat(results).allSatisfy(r -> assertThat(r.value().getStatus()).isEqualTo(ResultStatus.OK));
+    }
+
     private static List<ConsumerRecord<String, InferenceResult>> results(String prefix) {
         return read(prefix + "-results", new StringDeserializer(), AvroDeserializer.specific(InferenceResult.class, registry));
     }
@@ -387,31 +387,11 @@ class InferenceWorkerSystemTest {
         return read(topic, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    /** Everything committed in {@code topic} up to its current end, read_committed. */
     private static <K, V> List<ConsumerRecord<K, V>> read(String topic, Deserializer<K> keys, Deserializer<V> values) {
-        Map<String, Object> config = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, platform.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-        List<ConsumerRecord<K, V>> out = new ArrayList<>();
-        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(config, keys, values)) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-        }
-        return out;
+        return TestClients.readCommitted(platform.bootstrapServers(), topic, keys, values);
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(250);
-        }
+        TestClients.await(what, WAIT, condition);
     }
 }

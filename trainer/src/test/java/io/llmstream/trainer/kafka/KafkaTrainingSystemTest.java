@@ -18,6 +18,7 @@ import io.llmstream.tokenizer.Tokenizers;
 import io.llmstream.trainer.CheckpointStore;
 import io.llmstream.trainer.Gpt;
 import io.llmstream.trainer.GptConfig;
+import io.llmstream.trainer.RecordingSource;
 import io.llmstream.trainer.StepResult;
 import io.llmstream.trainer.Trainer;
 import io.llmstream.trainer.TrainerApp;
@@ -26,7 +27,6 @@ import io.llmstream.trainer.TrainingConfig;
 import io.llmstream.trainer.TrainingListener;
 import io.llmstream.trainer.Window;
 import io.llmstream.trainer.WindowSource;
-import io.llmstream.trainer.kafka.KafkaWindowSource;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -37,7 +37,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -114,7 +113,7 @@ class KafkaTrainingSystemTest {
         List<String> straight = new ArrayList<>();
         Map<Long, Double> straightLosses = new LinkedHashMap<>();
         Map<String, float[]> straightWeights;
-        try (WindowSource source = new Recording(source(topic, "straight", TrainingListener.NONE), straight);
+        try (WindowSource source = new RecordingSource(source(topic, "straight", TrainingListener.NONE), straight);
              Trainer trainer = new Trainer(MODEL, TRAINING, source, new CheckpointStore(dir.resolve("a"), 2),
                      lossRecorder(straightLosses))) {
             assertThat(trainer.train()).isEqualTo(12);
@@ -126,7 +125,7 @@ class KafkaTrainingSystemTest {
         List<String> firstLife = new ArrayList<>();
         int[] consumedAtCheckpoint = {-1};
         KafkaWindowSource abandoned = source(topic, "crashy", TrainingListener.NONE);
-        Trainer first = new Trainer(MODEL, TRAINING, new Recording(abandoned, firstLife),
+        Trainer first = new Trainer(MODEL, TRAINING, new RecordingSource(abandoned, firstLife),
                 new CheckpointStore(dir.resolve("b"), 2), new TrainingListener() {
                     @Override
                     public void onCheckpoint(long step, Path directory) {
@@ -145,7 +144,7 @@ class KafkaTrainingSystemTest {
         Map<Long, Double> resumedLosses = new LinkedHashMap<>();
         Map<String, Long> finalPosition;
         try (KafkaWindowSource kafka = source(topic, "crashy", TrainingListener.NONE);
-             Trainer resumed = new Trainer(MODEL, TRAINING, new Recording(kafka, secondLife),
+             Trainer resumed = new Trainer(MODEL, TRAINING, new RecordingSource(kafka, secondLife),
                      new CheckpointStore(dir.resolve("b"), 2), lossRecorder(resumedLosses))) {
             assertThat(resumed.step()).isEqualTo(6);
             assertThat(resumed.train()).isEqualTo(12);
@@ -187,7 +186,7 @@ class KafkaTrainingSystemTest {
         List<String> firstLife = new ArrayList<>();
         int[] consumedAtCheckpoint = {-1};
         try (KafkaWindowSource abandoned = source(topic, "spread", TrainingListener.NONE);
-             Trainer first = new Trainer(MODEL, TRAINING, new Recording(abandoned, firstLife),
+             Trainer first = new Trainer(MODEL, TRAINING, new RecordingSource(abandoned, firstLife),
                      new CheckpointStore(dir.resolve("d"), 2), new TrainingListener() {
                          @Override
                          public void onCheckpoint(long step, Path directory) {
@@ -201,7 +200,7 @@ class KafkaTrainingSystemTest {
         List<String> secondLife = new ArrayList<>();
         Map<String, Long> end;
         try (KafkaWindowSource kafka = source(topic, "spread", TrainingListener.NONE);
-             Trainer resumed = new Trainer(MODEL, TRAINING, new Recording(kafka, secondLife),
+             Trainer resumed = new Trainer(MODEL, TRAINING, new RecordingSource(kafka, secondLife),
                      new CheckpointStore(dir.resolve("d"), 2), TrainingListener.NONE)) {
             assertThat(resumed.train()).isEqualTo(12);
             end = kafka.position();
@@ -254,7 +253,7 @@ class KafkaTrainingSystemTest {
                 .evalInterval(0).checkpointInterval(0).build();
         KafkaWindowSource.Options options = new KafkaWindowSource.Options(topic, FINGERPRINT, deadLetters, WAIT);
         try (KafkaWindowSource kafka = new KafkaWindowSource(kafka("mixed"), options, registry, producer, listener);
-             Trainer trainer = new Trainer(MODEL, fiveSteps, new Recording(kafka, trained),
+             Trainer trainer = new Trainer(MODEL, fiveSteps, new RecordingSource(kafka, trained),
                      new CheckpointStore(dir.resolve("c"), 1), listener)) {
             assertThat(trainer.train()).isEqualTo(5);
             assertThat(kafka.position()).containsEntry(topic + "-0", 14L);
@@ -432,43 +431,5 @@ class KafkaTrainingSystemTest {
             max = Math.max(max, Math.abs(a[i] - b[i]));
         }
         return max;
-    }
-
-    /** Passes windows through and notes the origin of each one handed out. */
-    private static final class Recording implements WindowSource {
-        private final WindowSource delegate;
-        private final List<String> seen;
-
-        Recording(WindowSource delegate, List<String> seen) {
-            this.delegate = delegate;
-            this.seen = seen;
-        }
-
-        @Override
-        public Optional<Window> next() throws IOException {
-            Optional<Window> w = delegate.next();
-            w.ifPresent(window -> seen.add(window.origin()));
-            return w;
-        }
-
-        @Override
-        public Map<String, Long> position() {
-            return delegate.position();
-        }
-
-        @Override
-        public void seek(Map<String, Long> position) throws IOException {
-            delegate.seek(position);
-        }
-
-        @Override
-        public void checkpointed(Map<String, Long> position) {
-            delegate.checkpointed(position);
-        }
-
-        @Override
-        public void close() throws IOException {
-            delegate.close();
-        }
     }
 }
