@@ -5,8 +5,8 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * The key/value cache of one batch in direct, native-order float buffers laid out as the graph wants them,
- * {@code [rows, kvHeads, slots, headDim]} per layer for keys and for values.
+ * The key/value cache of one batch in direct, native-order buffers laid out as the graph wants them,
+ * {@code [rows, kvHeads, slots, headDim]} per layer for keys and for values, in the graph's own {@link Precision}.
  *
  * <p>Each tensor has two buffers: the current one holds the past; a forward pass has ONNX Runtime write the present
  * (past plus the new tokens) straight into the spare one (a pinned output), and {@link #advance} swaps them. Nothing is
@@ -20,25 +20,28 @@ import java.nio.FloatBuffer;
  */
 public final class KvCache {
 
-    private final int slotFloats;
-    private final int headDim;
+    private final Precision precision;
+    /** Bytes of one layer's keys (or values) for one row and one slot, and of one head's part of that. */
+    private final int slotBytes;
+    private final int headBytes;
     private final int kvHeads;
     /** [layer * 2 + (0 key | 1 value)] */
-    private final FloatBuffer[] current;
-    private final FloatBuffer[] spare;
+    private final ByteBuffer[] current;
+    private final ByteBuffer[] spare;
     private int rows;
     private int slots;
     private int[] real = new int[8];
 
     KvCache(ModelSignature signature) {
+        this.precision = signature.cachePrecision();
         this.kvHeads = signature.kvHeads();
-        this.headDim = signature.headDim();
-        this.slotFloats = signature.slotFloats();
-        this.current = new FloatBuffer[signature.layers() * 2];
-        this.spare = new FloatBuffer[signature.layers() * 2];
+        this.headBytes = signature.headDim() * precision.bytes;
+        this.slotBytes = kvHeads * headBytes;
+        this.current = new ByteBuffer[signature.layers() * 2];
+        this.spare = new ByteBuffer[signature.layers() * 2];
         for (int i = 0; i < current.length; i++) {
-            current[i] = allocate(0);
-            spare[i] = allocate(0);
+            current[i] = bytes(0);
+            spare[i] = bytes(0);
         }
     }
 
@@ -64,18 +67,22 @@ public final class KvCache {
         return real[row];
     }
 
+    Precision precision() {
+        return precision;
+    }
+
     /** The past of tensor {@code t} (layer * 2 + 0 for keys, + 1 for values), sized for the current slots. */
-    FloatBuffer past(int t) {
-        return view(current[t], rows * slots * slotFloats);
+    ByteBuffer past(int t) {
+        return view(current[t], rows * slots * slotBytes);
     }
 
     /** Where the present of tensor {@code t} goes when {@code newSlots} slots result from the next forward pass. */
-    FloatBuffer present(int t, int newSlots) {
-        int floats = rows * newSlots * slotFloats;
-        if (spare[t].capacity() < floats) {
-            spare[t] = allocate(grow(spare[t].capacity(), floats));
+    ByteBuffer present(int t, int newSlots) {
+        int size = rows * newSlots * slotBytes;
+        if (spare[t].capacity() < size) {
+            spare[t] = bytes(grow(spare[t].capacity(), size));
         }
-        return view(spare[t], floats);
+        return view(spare[t], size);
     }
 
     /** After a forward pass: the presents become the past, {@code newSlots} long; row r gained {@code added[r]} tokens. */
@@ -97,22 +104,22 @@ public final class KvCache {
         for (int i = 0; i < count; i++) {
             width = Math.max(width, sources[i].real[sourceRows[i]]);
         }
-        int floats = count * width * slotFloats;
+        int size = count * width * slotBytes;
         for (int t = 0; t < current.length; t++) {
-            if (spare[t].capacity() < floats) {
-                spare[t] = allocate(grow(spare[t].capacity(), floats));
+            if (spare[t].capacity() < size) {
+                spare[t] = bytes(grow(spare[t].capacity(), size));
             }
-            FloatBuffer dst = spare[t];
+            ByteBuffer dst = spare[t];
             for (int i = 0; i < count; i++) {
                 KvCache src = sources[i];
                 int row = sourceRows[i];
                 int keep = src.real[row];
                 int pad = width - keep;
                 for (int h = 0; h < kvHeads; h++) {
-                    int dstAt = ((i * kvHeads + h) * width) * headDim;
-                    zero(dst, dstAt, pad * headDim);
-                    int srcAt = ((row * kvHeads + h) * src.slots + (src.slots - keep)) * headDim;
-                    dst.put(dstAt + pad * headDim, src.current[t], srcAt, keep * headDim);
+                    int dstAt = ((i * kvHeads + h) * width) * headBytes;
+                    zero(dst, dstAt, pad * headBytes);
+                    int srcAt = ((row * kvHeads + h) * src.slots + (src.slots - keep)) * headBytes;
+                    dst.put(dstAt + pad * headBytes, src.current[t], srcAt, keep * headBytes);
                 }
             }
         }
@@ -138,7 +145,7 @@ public final class KvCache {
 
     private void swap() {
         for (int t = 0; t < current.length; t++) {
-            FloatBuffer c = current[t];
+            ByteBuffer c = current[t];
             current[t] = spare[t];
             spare[t] = c;
         }
@@ -150,9 +157,9 @@ public final class KvCache {
         }
     }
 
-    private static void zero(FloatBuffer buffer, int at, int count) {
+    private static void zero(ByteBuffer buffer, int at, int count) {
         for (int i = 0; i < count; i++) {
-            buffer.put(at + i, 0f);
+            buffer.put(at + i, (byte) 0); // zero bits are 0.0 in every precision
         }
     }
 
@@ -160,8 +167,16 @@ public final class KvCache {
         return buffer.duplicate().position(0).limit(floats);
     }
 
+    static ByteBuffer view(ByteBuffer buffer, int size) {
+        return buffer.duplicate().order(ByteOrder.nativeOrder()).position(0).limit(size);
+    }
+
     static FloatBuffer allocate(int floats) {
-        return ByteBuffer.allocateDirect(floats * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        return bytes(floats * Float.BYTES).asFloatBuffer();
+    }
+
+    static ByteBuffer bytes(int size) {
+        return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
     }
 
     /** Capacity growth by half again, so a cache growing one slot per step reallocates rarely. */

@@ -19,8 +19,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -109,8 +111,13 @@ public final class ModelLoader {
         if (context <= 0) {
             throw new ModelLoadException(ModelFiles.HF_CONFIG + " states no context length (max_position_embeddings)");
         }
-        JsonNode eos = config.path("eos_token_id");
-        int[] eosIds = eos.isArray() ? toInts(eos) : eos.canConvertToInt() ? new int[] {eos.asInt()} : new int[0];
+        // generate() stops at every eos id that config.json or generation_config.json names
+        Set<Integer> eos = new LinkedHashSet<>(eosIds(config));
+        Path generationConfig = dir.resolve(ModelFiles.HF_GENERATION_CONFIG);
+        if (Files.isRegularFile(generationConfig)) {
+            eos.addAll(eosIds(JSON.readTree(generationConfig.toFile())));
+        }
+        int[] eosIds = eos.stream().mapToInt(Integer::intValue).toArray();
         return open(dir.getFileName().toString(), EXTERNAL_VERSION, dir, options,
                 new ModelSignature.Hints(kvHeads > 0 ? kvHeads : heads, headDim, firstInt(config, "vocab_size")),
                 tokenizer, context, eosIds);
@@ -272,12 +279,15 @@ public final class ModelLoader {
         return 0;
     }
 
-    private static int[] toInts(JsonNode array) {
-        int[] out = new int[array.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = array.get(i).asInt();
+    private static List<Integer> eosIds(JsonNode config) {
+        JsonNode eos = config.path("eos_token_id");
+        List<Integer> ids = new ArrayList<>();
+        if (eos.isArray()) {
+            eos.forEach(id -> ids.add(id.asInt()));
+        } else if (eos.canConvertToInt()) {
+            ids.add(eos.asInt());
         }
-        return out;
+        return ids;
     }
 
     private static void closeQuietly(OrtSession session) {

@@ -2,6 +2,7 @@ package io.llmstream.inference.model;
 
 import io.llmstream.inference.graph.ServingGraph;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -59,6 +60,8 @@ public final class ModelRunner {
     private LongBuffer positions = longs(0);
     private LongBuffer mask = longs(0);
     private FloatBuffer logits = KvCache.allocate(0);
+    /** What ONNX Runtime writes the logits into when the graph's are not float32; widened into {@link #logits}. */
+    private ByteBuffer narrowLogits = KvCache.bytes(0);
     private int[] added = new int[8];
     /** Columns of the last pass and, of those, the last ones its logits hold. */
     private int passWidth;
@@ -149,6 +152,7 @@ public final class ModelRunner {
         }
         var env = model.environment();
         ModelSignature s = model.signature();
+        OnnxJavaType cacheType = cache.precision().type;
         tokenShape[0] = rows;
         tokenShape[1] = width;
         maskShape[0] = rows;
@@ -173,13 +177,21 @@ public final class ModelRunner {
                 inputs.put(OnnxNames.POSITION_IDS, track(OnnxTensor.createTensor(env, view(positions, rows * width), tokenShape)));
             }
             for (int t = 0; t < pastNames.length; t++) {
-                inputs.put(pastNames[t], track(OnnxTensor.createTensor(env, cache.past(t), pastShape)));
-                outputs.put(presentNames[t], track(OnnxTensor.createTensor(env, cache.present(t, total), presentShape)));
+                inputs.put(pastNames[t], track(OnnxTensor.createTensor(env, cache.past(t), pastShape, cacheType)));
+                outputs.put(presentNames[t], track(OnnxTensor.createTensor(env, cache.present(t, total), presentShape,
+                        cacheType)));
             }
-            FloatBuffer out = KvCache.view(logits, rows * columns * vocab);
-            outputs.put(OnnxNames.LOGITS, track(OnnxTensor.createTensor(env, out, logitShape)));
+            int count = rows * columns * vocab;
+            FloatBuffer out = KvCache.view(logits, count);
+            Precision precision = s.logitsPrecision();
+            ByteBuffer narrow = precision == Precision.FLOAT32 ? null : KvCache.view(narrowLogits, count * precision.bytes);
+            outputs.put(OnnxNames.LOGITS, track(narrow == null ? OnnxTensor.createTensor(env, out, logitShape)
+                    : OnnxTensor.createTensor(env, narrow, logitShape, precision.type)));
             try (OrtSession.Result ignored = model.session().run(inputs, outputs)) {
                 // the outputs are ours (pinned): the result owns nothing
+            }
+            if (narrow != null) {
+                precision.widen(narrow, out, count);
             }
             cache.advance(total, added);
             passWidth = width;
@@ -215,6 +227,11 @@ public final class ModelRunner {
         }
         if (logits.capacity() < logitFloats) {
             logits = KvCache.allocate(KvCache.grow(logits.capacity(), (int) logitFloats));
+        }
+        int narrowBytes = model.signature().logitsPrecision() == Precision.FLOAT32 ? 0
+                : (int) logitFloats * model.signature().logitsPrecision().bytes;
+        if (narrowLogits.capacity() < narrowBytes) {
+            narrowLogits = KvCache.bytes(KvCache.grow(narrowLogits.capacity(), narrowBytes));
         }
         if (added.length < rows) {
             added = new int[Math.max(rows, added.length * 2)];

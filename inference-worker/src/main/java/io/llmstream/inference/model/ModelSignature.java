@@ -24,9 +24,11 @@ import java.util.Map;
  *                    positions, so such models are served one request at a time
  * @param keepsLogits whether the graph takes {@link ServingGraph#LOGITS_TO_KEEP}, so a pass can ask for the logits of
  *                    its last positions only
+ * @param cachePrecision  the element type of the past and present tensors
+ * @param logitsPrecision the element type of the logits
  */
 public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize, boolean positionIds,
-                             boolean keepsLogits) {
+                             boolean keepsLogits, Precision cachePrecision, Precision logitsPrecision) {
 
     /** Values a config file may supply for dimensions the graph leaves symbolic; 0 where unknown. */
     record Hints(int kvHeads, int headDim, int vocabSize) {}
@@ -55,18 +57,12 @@ public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize
                     + "); export the decoder with past key values");
         }
         TensorInfo key = requireTensor(inputs, OnnxNames.pastKey(0), null, "input");
-        if (key.type == OnnxJavaType.FLOAT16 || key.type == OnnxJavaType.BFLOAT16) {
-            throw new ModelLoadException("the KV cache is " + key.type + "; this worker serves float32 models only "
-                    + "(export without --fp16, or convert the model to float32)");
-        }
-        if (key.type != OnnxJavaType.FLOAT || logits.type != OnnxJavaType.FLOAT) {
-            throw new ModelLoadException("the KV cache is " + key.type + " and the logits " + logits.type
-                    + "; this worker serves float32 models only");
-        }
+        Precision cachePrecision = precision(key, OnnxNames.pastKey(0));
+        Precision logitsPrecision = precision(logits, OnnxNames.LOGITS);
         for (int i = 0; i < layers; i++) {
-            requireTensor(inputs, OnnxNames.pastValue(i), OnnxJavaType.FLOAT, "input");
-            requireTensor(outputs, OnnxNames.presentKey(i), OnnxJavaType.FLOAT, "output");
-            requireTensor(outputs, OnnxNames.presentValue(i), OnnxJavaType.FLOAT, "output");
+            requireTensor(inputs, OnnxNames.pastValue(i), key.type, "input");
+            requireTensor(outputs, OnnxNames.presentKey(i), key.type, "output");
+            requireTensor(outputs, OnnxNames.presentValue(i), key.type, "output");
         }
         long[] cache = key.getShape();
         long[] logitShape = logits.getShape();
@@ -81,12 +77,17 @@ public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize
         if (keepsLogits) {
             requireTensor(inputs, ServingGraph.LOGITS_TO_KEEP, OnnxJavaType.INT64, "input");
         }
-        return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds, keepsLogits);
+        return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds, keepsLogits, cachePrecision,
+                logitsPrecision);
     }
 
-    /** Floats of one layer's key (or value) cache for one row and one cache slot. */
-    int slotFloats() {
-        return kvHeads * headDim;
+    private static Precision precision(TensorInfo tensor, String name) {
+        Precision p = Precision.of(tensor.type);
+        if (p == null) {
+            throw new ModelLoadException("'" + name + "' is " + tensor.type
+                    + "; this worker serves float32, float16 and bfloat16 caches and logits");
+        }
+        return p;
     }
 
     private static TensorInfo requireTensor(Map<String, NodeInfo> nodes, String name, OnnxJavaType type, String kind) {

@@ -44,7 +44,8 @@ class DecoderModelTest {
     void readsTheSignatureFromTheGraphAndTheRestFromTheManifest() {
         try (DecoderModel model = ModelLoader.load(exported, RuntimeOptions.cpu())) {
             assertThat(model.id()).isEqualTo("tiny:3");
-            assertThat(model.signature()).isEqualTo(new ModelSignature(2, 4, 8, TestModels.VOCAB, true, true));
+            assertThat(model.signature()).isEqualTo(new ModelSignature(2, 4, 8, TestModels.VOCAB, true, true,
+                    Precision.FLOAT32, Precision.FLOAT32));
             assertThat(model.contextLength()).isEqualTo(40);
             assertThat(model.eosIds()).containsExactly(TestModels.EOS);
             assertThat(model.provider()).isEqualTo(ExecutionProvider.CPU);

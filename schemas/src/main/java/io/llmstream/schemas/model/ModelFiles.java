@@ -24,6 +24,8 @@ public final class ModelFiles {
     public static final String GENAI_CONFIG = "genai_config.json";
     /** What a HuggingFace Optimum export has instead of {@link #MANIFEST}. */
     public static final String HF_CONFIG = "config.json";
+    /** HuggingFace's generation defaults beside config.json; its eos_token_id may list several ids. */
+    public static final String HF_GENERATION_CONFIG = "generation_config.json";
 
     private ModelFiles() {}
 

@@ -1,0 +1,90 @@
+package io.llmstream.inference.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llmstream.inference.model.DecoderModel;
+import io.llmstream.inference.model.ModelLoader;
+import io.llmstream.inference.model.Precision;
+import io.llmstream.inference.model.RuntimeOptions;
+import io.llmstream.schemas.FinishReason;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The Optimum exports of {@code ../shared/models} (tiny random-weight models written by HuggingFace transformers, with
+ * its own greedy generations): each is served and must give exactly the expected tokens, alone and inside a batch of
+ * prompts of other lengths. Float32 graphs must equal transformers itself; float16 graphs what ONNX Runtime or
+ * transformers in float16 make of the same model (float16 rounding decides near-ties, see the fixtures' README).
+ */
+class HuggingFaceExportsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Path MODELS = Path.of(System.getProperty("llmstream.shared", "../../shared")).resolve("models");
+
+    @ParameterizedTest
+    @ValueSource(strings = {"gpt2-fp32", "gpt2-fp16kv", "llama-fp32", "llama-fp16kv", "llama-external", "phi3-fp32",
+            "phi3-fp16kv", "qwen2-fp32", "qwen2-fp16kv", "qwen2-nopos"})
+    void greedyTokensEqualTheFixturesAloneAndInAMixedBatch(String name) throws IOException {
+        Path dir = MODELS.resolve(name);
+        JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
+        List<int[]> prompts = ints(expected.path("prompts"));
+        int maxNewTokens = expected.path("maxNewTokens").asInt();
+        assertThat(prompts).hasSizeGreaterThan(1);
+        try (DecoderModel model = ModelLoader.load(dir, RuntimeOptions.cpu())) {
+            boolean float32 = model.signature().cachePrecision() == Precision.FLOAT32
+                    && model.signature().logitsPrecision() == Precision.FLOAT32;
+            assertThat(float32).as("graph precision").isEqualTo(!name.contains("fp16"));
+            assertThat(Arrays.stream(model.eosIds()).boxed().toList())
+                    .containsAll(ints(expected.path("eos")).stream().flatMap(a -> Arrays.stream(a).boxed()).toList());
+            // float32: transformers' own tokens. float16: ONNX Runtime's tokens for this graph, or transformers' in
+            // torch.float16; the two differ at near-ties of two logits, where float16 rounding decides.
+            List<List<int[]>> accepted = float32 ? List.of(ints(expected.path("hfFp32")))
+                    : List.of(ints(expected.path("variants").path("model.onnx").path("greedy")),
+                            ints(expected.path("greedyHfFloat16")));
+
+            List<Sampling> greedy = Collections.nCopies(prompts.size(), Sampling.greedy(maxNewTokens));
+            List<Generation> batch = Generator.generateAll(model, prompts, greedy, BatchLimits.of(8));
+            for (int i = 0; i < prompts.size(); i++) {
+                Generation alone = Generator.generate(model, prompts.get(i), greedy.get(i));
+                int prompt = i;
+                assertThat(accepted).as("%s prompt %d alone: %s", name, i, alone)
+                        .anySatisfy(want -> assertGenerated(alone, want.get(prompt), model));
+                assertThat(batch.get(i)).as("%s prompt %d in a mixed batch", name, i).isEqualTo(alone);
+            }
+        }
+    }
+
+    /** transformers' tokens end with the eos they stopped at; ours leave it out and say EOS. */
+    private static void assertGenerated(Generation g, int[] want, DecoderModel model) {
+        int last = want[want.length - 1];
+        boolean stopped = Arrays.stream(model.eosIds()).anyMatch(id -> id == last);
+        assertThat(g.outputIds()).containsExactly(stopped ? Arrays.copyOf(want, want.length - 1) : want);
+        assertThat(g.finishReason()).isEqualTo(stopped ? FinishReason.EOS : FinishReason.LENGTH);
+    }
+
+    /** A JSON array of int arrays, or of ints (then one array of them). */
+    private static List<int[]> ints(JsonNode node) {
+        List<int[]> out = new ArrayList<>();
+        if (node.size() > 0 && !node.get(0).isArray()) {
+            out.add(toInts(node));
+            return out;
+        }
+        node.forEach(row -> out.add(toInts(row)));
+        return out;
+    }
+
+    private static int[] toInts(JsonNode row) {
+        int[] ids = new int[row.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = row.get(i).asInt();
+        }
+        return ids;
+    }
+}
