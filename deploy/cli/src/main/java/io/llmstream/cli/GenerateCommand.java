@@ -24,7 +24,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (model.json or config.json, model.onnx, tokenizer).")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory: ours (model.json), or a HuggingFace export (config.json, tokenizer.json, one or more graphs).")
     Path model;
 
     @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt.")
@@ -49,13 +49,16 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Random seed for sampling (default: ${DEFAULT-VALUE}).")
     long seed;
 
+    @Option(names = "--variant", paramLabel = "V", description = "The graph of a directory that holds several: fp32 (model.onnx), fp16, q4, q4f16, int8, ... (model_V.onnx, in onnx/ in onnx-community repositories); default: see the worker's model.variant.")
+    String variant;
+
     @Option(names = "--provider", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Execution provider (default: ${DEFAULT-VALUE}); cuda falls back to cpu with a warning.")
     String provider;
 
     @Override
     public Integer call() {
         PrintWriter err = spec.commandLine().getErr();
-        try (DecoderModel m = ModelLoader.load(model, new RuntimeOptions(ExecutionProvider.parse(provider), 0, 1))) {
+        try (DecoderModel m = ModelLoader.load(model, new RuntimeOptions(ExecutionProvider.parse(provider), 0, 1, variant))) {
             int[] ids = m.tokenizer().encode(prompt);
             int budget = maxNewTokens != null ? maxNewTokens
                     : Math.min(DEFAULT_NEW_TOKENS, Math.max(1, m.contextLength() - ids.length));

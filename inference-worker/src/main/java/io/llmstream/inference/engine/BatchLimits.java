@@ -34,9 +34,11 @@ public record BatchLimits(int maxBatchSize, int maxBatchTokens, Duration maxWait
         return new BatchLimits(maxBatchSize, 1 << 16, Duration.ZERO);
     }
 
-    /** Rows one pass of {@code model} may take: without position ids a left-padded row would get shifted positions, so
-     * such models run unpadded, one row at a time. */
+    /**
+     * Rows one pass of {@code model} may take: one where rows are not independent. Without position ids a left-padded
+     * row would get shifted positions; a dynamically quantized graph scales each tensor by all of its rows.
+     */
     public int maxRows(DecoderModel model) {
-        return model.signature().positionIds() ? maxBatchSize : 1;
+        return model.signature().positionIds() && !model.signature().rowsCoupled() ? maxBatchSize : 1;
     }
 }

@@ -46,7 +46,8 @@ public record WorkerSettings(
 
     public static WorkerSettings from(Settings s) {
         RuntimeOptions runtime = new RuntimeOptions(ExecutionProvider.parse(s.string("execution.provider")),
-                s.integer("cuda.device.id"), positive(s, "intra.op.threads"));
+                s.integer("cuda.device.id"), positive(s, "intra.op.threads"),
+                s.has("model.variant") ? s.string("model.variant") : null);
         BatchLimits limits = new BatchLimits(positive(s, "max.batch.size"), positive(s, "max.batch.tokens"),
                 Duration.ofMillis(s.longValue("max.wait.ms")));
         WorkerSettings settings = new WorkerSettings(

@@ -23,6 +23,7 @@ public final class DecoderModel implements AutoCloseable {
     private final String name;
     private final String version;
     private final Path directory;
+    private final Path graphFile;
     private final OrtEnvironment env;
     private final OrtSession session;
     private final ExecutionProvider provider;
@@ -32,12 +33,13 @@ public final class DecoderModel implements AutoCloseable {
     private final int[] eosIds;
     private final String graphEdits;
 
-    DecoderModel(String name, String version, Path directory, OrtEnvironment env, OrtSession session,
+    DecoderModel(String name, String version, Path directory, Path graphFile, OrtEnvironment env, OrtSession session,
                          ExecutionProvider provider, ModelSignature signature, Tokenizer tokenizer, int contextLength,
                          int[] eosIds, String graphEdits) {
         this.name = name;
         this.version = version;
         this.directory = directory;
+        this.graphFile = graphFile;
         this.env = env;
         this.session = session;
         this.provider = provider;
@@ -63,6 +65,11 @@ public final class DecoderModel implements AutoCloseable {
 
     public Path directory() {
         return directory;
+    }
+
+    /** The ONNX file of the directory that is served (one of several in onnx-community layouts). */
+    public Path graphFile() {
+        return graphFile;
     }
 
     /** The provider the session actually runs on (CPU when CUDA was asked for and could not start). */

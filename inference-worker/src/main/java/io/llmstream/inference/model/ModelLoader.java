@@ -30,8 +30,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <ul>
  *   <li>ours ({@code model.json} manifest, whose SHA-256 of every file is checked before anything is read, plus
  *       {@code model.onnx} and {@code tokenizer.json}, or the manifest's built-in tokenizer name), or</li>
- *   <li>a HuggingFace Optimum export ({@code model.onnx}, {@code config.json}, {@code tokenizer.json}); its name is the
- *       directory's name and its version {@value #EXTERNAL_VERSION}.</li>
+ *   <li>a HuggingFace export ({@code config.json}, {@code tokenizer.json} and one or more graphs, see
+ *       {@link GraphFiles}); its name is the directory's name and its version {@value #EXTERNAL_VERSION}.</li>
  * </ul>
  * Each session runs the best serving variant of the graph ({@link ServingGraph}) that passes {@link BatchProbe}, or
  * the graph as exported.
@@ -124,10 +124,15 @@ public final class ModelLoader {
     }
 
     private static DecoderModel open(String name, String version, Path dir, RuntimeOptions options,
-                                     ModelSignature.Hints hints, Tokenizer tokenizer, int contextLength, int[] eosIds) {
-        Path onnx = dir.resolve(ModelFiles.MODEL);
-        if (!Files.isRegularFile(onnx)) {
-            throw new ModelLoadException("no " + ModelFiles.MODEL);
+                                     ModelSignature.Hints hints, Tokenizer tokenizer, int contextLength, int[] eosIds)
+            throws IOException {
+        GraphFiles.Choice graph = GraphFiles.choose(dir, options.variant(), options.provider());
+        Path onnx = graph.file();
+        log.info("{}: serving {} ({})", dir, dir.relativize(onnx), graph.reason());
+        boolean rowsCoupled = GraphFiles.quantizesActivationsPerTensor(onnx);
+        if (rowsCoupled) {
+            log.info("{}: dynamically quantized activations (one scale per tensor): requests run one at a time, so each "
+                    + "result is the one it gets alone", onnx);
         }
         if (contextLength < 2) {
             throw new ModelLoadException("context length " + contextLength + " leaves no room to generate");
@@ -141,7 +146,8 @@ public final class ModelLoader {
         for (GraphSource variant : sources.subList(0, sources.size() - 1)) {
             DecoderModel model = null;
             try {
-                model = openGraph(name, version, dir, env, variant, options, hints, tokenizer, contextLength, eosIds);
+                model = openGraph(name, version, dir, env, variant, options, hints, rowsCoupled, tokenizer,
+                        contextLength, eosIds);
                 BatchProbe.check(model);
                 return loaded(model);
             } catch (OrtException | RuntimeException e) {
@@ -152,8 +158,8 @@ public final class ModelLoader {
                         variant.edits(), e.getMessage());
             }
         }
-        return loaded(openGraph(name, version, dir, env, sources.get(sources.size() - 1), options, hints, tokenizer,
-                contextLength, eosIds));
+        return loaded(openGraph(name, version, dir, env, sources.get(sources.size() - 1), options, hints, rowsCoupled,
+                tokenizer, contextLength, eosIds));
     }
 
     private static DecoderModel loaded(DecoderModel model) {
@@ -165,11 +171,11 @@ public final class ModelLoader {
     }
 
     private static DecoderModel openGraph(String name, String version, Path dir, OrtEnvironment env, GraphSource graph,
-                                          RuntimeOptions options, ModelSignature.Hints hints, Tokenizer tokenizer,
-                                          int contextLength, int[] eosIds) {
+                                          RuntimeOptions options, ModelSignature.Hints hints, boolean rowsCoupled,
+                                          Tokenizer tokenizer, int contextLength, int[] eosIds) {
         Session opened = createSession(env, graph, options);
         try {
-            ModelSignature signature = ModelSignature.read(opened.session(), hints);
+            ModelSignature signature = ModelSignature.read(opened.session(), hints, rowsCoupled);
             if (tokenizer.vocabSize() > signature.vocabSize()) {
                 throw new ModelLoadException("the tokenizer has " + tokenizer.vocabSize() + " ids but the model only "
                         + signature.vocabSize() + " logits");
@@ -179,7 +185,7 @@ public final class ModelLoader {
                     throw new ModelLoadException("end-of-sequence id " + id + " is outside the vocabulary");
                 }
             }
-            return new DecoderModel(name, version, dir, env, opened.session(), opened.provider(), signature,
+            return new DecoderModel(name, version, dir, graph.file(), env, opened.session(), opened.provider(), signature,
                     tokenizer, contextLength, eosIds.clone(), graph.edits());
         } catch (OrtException | RuntimeException e) {
             closeQuietly(opened.session());
@@ -197,7 +203,7 @@ public final class ModelLoader {
      *
      * @param edits what the variant changed, for the log
      */
-    private record GraphSource(String edits, SessionOpener opener) {}
+    private record GraphSource(String edits, Path file, SessionOpener opener) {}
 
     private interface SessionOpener {
         OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
@@ -212,7 +218,7 @@ public final class ModelLoader {
         try {
             if (Files.size(onnx) <= MAX_VARIANT_BYTES) {
                 for (ServingGraph.Variant variant : ServingGraph.variants(Files.readAllBytes(onnx))) {
-                    sources.add(new GraphSource(variant.edits(),
+                    sources.add(new GraphSource(variant.edits(), onnx,
                             (env, options) -> env.createSession(variant.model().toByteArray(), options)));
                 }
             }
@@ -224,7 +230,8 @@ public final class ModelLoader {
                     + "projection is not a plain MatMul and no LayerNorm sums a residual, or its weights are external)",
                     onnx);
         }
-        sources.add(new GraphSource("the graph as exported", (env, options) -> env.createSession(onnx.toString(), options)));
+        sources.add(new GraphSource("the graph as exported", onnx,
+                (env, options) -> env.createSession(onnx.toString(), options)));
         return sources;
     }
 

@@ -41,6 +41,9 @@ public final class ModelRunner {
         int token(int row, int i);
     }
 
+    /** {@code use_cache_branch} of a merged decoder: the with-past branch on every pass, a zero-length past first. */
+    private static final boolean[] CACHE_BRANCH = {true};
+
     private final DecoderModel model;
     private final int vocab;
     private final String[] pastNames;
@@ -172,6 +175,9 @@ public final class ModelRunner {
             if (keeps) {
                 keepInput.put(0, columns);
                 inputs.put(ServingGraph.LOGITS_TO_KEEP, track(OnnxTensor.createTensor(env, keepInput, keepShape)));
+            }
+            if (s.cacheBranch()) {
+                inputs.put(OnnxNames.USE_CACHE_BRANCH, track(OnnxTensor.createTensor(env, CACHE_BRANCH)));
             }
             if (s.positionIds()) {
                 inputs.put(OnnxNames.POSITION_IDS, track(OnnxTensor.createTensor(env, view(positions, rows * width), tokenShape)));

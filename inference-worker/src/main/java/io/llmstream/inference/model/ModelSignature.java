@@ -26,19 +26,25 @@ import java.util.Map;
  *                    its last positions only
  * @param cachePrecision  the element type of the past and present tensors
  * @param logitsPrecision the element type of the logits
+ * @param cacheBranch     whether the graph is a legacy merged decoder with a {@code use_cache_branch} input; it is
+ *                        always fed true: the with-past branch on a zero-length past is the first pass too
+ * @param rowsCoupled     whether a row's result depends on the other rows of its batch (dynamically quantized int8
+ *                        graphs scale activations per tensor); such graphs run one row at a time, so that every
+ *                        result is the one the request gets alone
  */
 public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize, boolean positionIds,
-                             boolean keepsLogits, Precision cachePrecision, Precision logitsPrecision) {
+                             boolean keepsLogits, Precision cachePrecision, Precision logitsPrecision,
+                             boolean cacheBranch, boolean rowsCoupled) {
 
     /** Values a config file may supply for dimensions the graph leaves symbolic; 0 where unknown. */
     record Hints(int kvHeads, int headDim, int vocabSize) {}
 
-    static ModelSignature read(OrtSession session, Hints hints) throws OrtException {
+    static ModelSignature read(OrtSession session, Hints hints, boolean rowsCoupled) throws OrtException {
         Map<String, NodeInfo> inputs = session.getInputInfo();
         Map<String, NodeInfo> outputs = session.getOutputInfo();
-        if (inputs.containsKey(OnnxNames.USE_CACHE_BRANCH)) {
-            throw new ModelLoadException("the graph is a legacy merged export (input " + OnnxNames.USE_CACHE_BRANCH
-                    + "); export the decoder with past key values as one graph (Optimum: --task text-generation-with-past)");
+        boolean cacheBranch = inputs.containsKey(OnnxNames.USE_CACHE_BRANCH);
+        if (cacheBranch) {
+            requireTensor(inputs, OnnxNames.USE_CACHE_BRANCH, OnnxJavaType.BOOL, "input");
         }
         requireTensor(inputs, OnnxNames.INPUT_IDS, OnnxJavaType.INT64, "input");
         requireTensor(inputs, OnnxNames.ATTENTION_MASK, OnnxJavaType.INT64, "input");
@@ -78,7 +84,7 @@ public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize
             requireTensor(inputs, ServingGraph.LOGITS_TO_KEEP, OnnxJavaType.INT64, "input");
         }
         return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds, keepsLogits, cachePrecision,
-                logitsPrecision);
+                logitsPrecision, cacheBranch, rowsCoupled);
     }
 
     private static Precision precision(TensorInfo tensor, String name) {

@@ -29,34 +29,44 @@ class HuggingFaceExportsTest {
     private static final Path MODELS = Path.of(System.getProperty("llmstream.shared", "../../shared")).resolve("models");
 
     @ParameterizedTest
-    @ValueSource(strings = {"gpt2-fp32", "gpt2-fp16kv", "llama-fp32", "llama-fp16kv", "llama-external", "phi3-fp32",
-            "phi3-fp16kv", "qwen2-fp32", "qwen2-fp16kv", "qwen2-nopos"})
-    void greedyTokensEqualTheFixturesAloneAndInAMixedBatch(String name) throws IOException {
+    @ValueSource(strings = {"gpt2-fp32", "gpt2-fp16kv", "gpt2-merged", "llama-fp32", "llama-fp16kv", "llama-external",
+            "llama-onnx-community", "llama-onnx-community:fp16", "llama-onnx-community:q4", "llama-onnx-community:int8",
+            "phi3-fp32", "phi3-fp16kv",
+            "qwen2-fp32", "qwen2-fp16kv", "qwen2-nopos"})
+    void greedyTokensEqualTheFixturesAloneAndInAMixedBatch(String fixture) throws IOException {
+        String name = fixture.split(":")[0];
+        String variant = fixture.contains(":") ? fixture.split(":")[1] : null;
         Path dir = MODELS.resolve(name);
         JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
+        String graph = variant == null ? expected.path("graph").asText() : "onnx/model_" + variant + ".onnx";
+        JsonNode ort = expected.path("variants").path(graph);
+        assertThat(ort.isObject()).as("the fixture has expectations for %s", graph).isTrue();
         List<int[]> prompts = ints(expected.path("prompts"));
         int maxNewTokens = expected.path("maxNewTokens").asInt();
         assertThat(prompts).hasSizeGreaterThan(1);
-        try (DecoderModel model = ModelLoader.load(dir, RuntimeOptions.cpu())) {
+        try (DecoderModel model = ModelLoader.load(dir, RuntimeOptions.cpu().withVariant(variant))) {
+            assertThat(model.graphFile()).isEqualTo(dir.resolve(graph).toAbsolutePath().normalize());
             boolean float32 = model.signature().cachePrecision() == Precision.FLOAT32
                     && model.signature().logitsPrecision() == Precision.FLOAT32;
-            assertThat(float32).as("graph precision").isEqualTo(!name.contains("fp16"));
+            assertThat(float32).as("graph precision").isEqualTo(ort.path("io").path("logits").asText().equals("float"));
             assertThat(Arrays.stream(model.eosIds()).boxed().toList())
                     .containsAll(ints(expected.path("eos")).stream().flatMap(a -> Arrays.stream(a).boxed()).toList());
-            // float32: transformers' own tokens. float16: ONNX Runtime's tokens for this graph, or transformers' in
-            // torch.float16; the two differ at near-ties of two logits, where float16 rounding decides.
-            List<List<int[]>> accepted = float32 ? List.of(ints(expected.path("hfFp32")))
-                    : List.of(ints(expected.path("variants").path("model.onnx").path("greedy")),
-                            ints(expected.path("greedyHfFloat16")));
+            // float32 graphs: transformers' own tokens. Quantized ones: ONNX Runtime's for the graph. float16 ones:
+            // those, or transformers' in torch.float16; they differ at near-ties, where float16 rounding decides.
+            boolean quantized = variant != null && (variant.startsWith("q") || variant.startsWith("int"));
+            assertThat(model.signature().rowsCoupled()).as("dynamic quantization").isEqualTo("int8".equals(variant));
+            List<List<int[]>> accepted = float32 && !quantized ? List.of(ints(expected.path("hfFp32")))
+                    : float32 ? List.of(ints(ort.path("greedy")))
+                    : List.of(ints(ort.path("greedy")), ints(expected.path("greedyHfFloat16")));
 
             List<Sampling> greedy = Collections.nCopies(prompts.size(), Sampling.greedy(maxNewTokens));
             List<Generation> batch = Generator.generateAll(model, prompts, greedy, BatchLimits.of(8));
             for (int i = 0; i < prompts.size(); i++) {
                 Generation alone = Generator.generate(model, prompts.get(i), greedy.get(i));
                 int prompt = i;
-                assertThat(accepted).as("%s prompt %d alone: %s", name, i, alone)
+                assertThat(accepted).as("%s prompt %d alone: %s", fixture, i, alone)
                         .anySatisfy(want -> assertGenerated(alone, want.get(prompt), model));
-                assertThat(batch.get(i)).as("%s prompt %d in a mixed batch", name, i).isEqualTo(alone);
+                assertThat(batch.get(i)).as("%s prompt %d in a mixed batch", fixture, i).isEqualTo(alone);
             }
         }
     }

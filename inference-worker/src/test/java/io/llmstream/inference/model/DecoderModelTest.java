@@ -45,7 +45,7 @@ class DecoderModelTest {
         try (DecoderModel model = ModelLoader.load(exported, RuntimeOptions.cpu())) {
             assertThat(model.id()).isEqualTo("tiny:3");
             assertThat(model.signature()).isEqualTo(new ModelSignature(2, 4, 8, TestModels.VOCAB, true, true,
-                    Precision.FLOAT32, Precision.FLOAT32));
+                    Precision.FLOAT32, Precision.FLOAT32, false, false));
             assertThat(model.contextLength()).isEqualTo(40);
             assertThat(model.eosIds()).containsExactly(TestModels.EOS);
             assertThat(model.provider()).isEqualTo(ExecutionProvider.CPU);
