@@ -61,6 +61,7 @@ public final class InferenceBenchmark {
     /**
      * Figures of one run.
      *
+     * @param graph          the file served and the serving edits applied to it
      * @param naive          tokens/s of the loop without cache, one request at a time
      * @param batch1         tokens/s with the KV cache, one request at a time (median over the rounds)
      * @param batch8         tokens/s, batches of up to 8 (median over the rounds)
@@ -70,7 +71,7 @@ public final class InferenceBenchmark {
      * @param continuous     tokens/s on the mixed workload with continuous batching (up to 32), the queue kept full
      * @param paddingWaste   share of the attention slots of the continuous run that were padding
      */
-    public record Result(String model, String provider, double naive, double batch1, double batch8, double batch32,
+    public record Result(String model, String graph, String provider, double naive, double batch1, double batch8, double batch32,
                          double batch8Speedup, double batch32Speedup, double continuous, double paddingWaste,
                          Workload workload) {}
 
@@ -127,7 +128,8 @@ public final class InferenceBenchmark {
         Run continuous = new Run(model, 32);
         continuous.steadyRate(mixedPrompts, mixedSampling, ROUND_SECONDS);
         double mixed = continuous.steadyRate(mixedPrompts, mixedSampling, MIN_SECONDS);
-        return new Result(model.id(), model.provider().label(), naive, median(rates[0]), median(rates[1]),
+        return new Result(model.id(), model.directory().relativize(model.graphFile()) + ", " + model.graphEdits(),
+                model.provider().label(), naive, median(rates[0]), median(rates[1]),
                 median(rates[2]), median(ratios(rates[1], rates[0])), median(ratios(rates[2], rates[0])), mixed,
                 continuous.paddingWaste, workload);
     }

@@ -26,6 +26,9 @@ public final class BenchInferCommand implements Callable<Integer> {
             description = "A model directory; default: a demo-size decoder (4 layers x 128, context 256, cl100k_base) with random weights.")
     Path model;
 
+    @Option(names = "--variant", paramLabel = "V", description = "The graph of a directory that holds several (fp32, fp16, q4, int8, ...; see generate --variant).")
+    String variant;
+
     @Option(names = "--threads", defaultValue = "1", description = "ONNX Runtime intra-op threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
@@ -38,7 +41,7 @@ public final class BenchInferCommand implements Callable<Integer> {
         InferenceBenchmark.Result r;
         try {
             Path dir = model != null ? model : InferenceBenchmark.randomModel(temporary, 256, 4, 4, 128, 512);
-            try (DecoderModel decoder = ModelLoader.load(dir, new RuntimeOptions(RuntimeOptions.cpu().provider(), 0, threads))) {
+            try (DecoderModel decoder = ModelLoader.load(dir, new RuntimeOptions(RuntimeOptions.cpu().provider(), 0, threads, variant))) {
                 r = InferenceBenchmark.run(decoder, InferenceBenchmark.Workload.standard());
             }
         } finally {
@@ -46,8 +49,8 @@ public final class BenchInferCommand implements Callable<Integer> {
                 Utils.delete(temporary.toFile()); // the random model's 50 MB
             }
         }
-        System.out.printf(Locale.ROOT, "model %s on %s; generated tokens/s (batches of 1, 8, 32 take turns: medians over"
-                + " the rounds, ratios within each round):%n", r.model(), r.provider());
+        System.out.printf(Locale.ROOT, "model %s (%s) on %s; generated tokens/s (batches of 1, 8, 32 take turns: medians over"
+                + " the rounds, ratios within each round):%n", r.model(), r.graph(), r.provider());
         System.out.printf(Locale.ROOT, "  naive (no cache, one at a time) %8.0f%n", r.naive());
         System.out.printf(Locale.ROOT, "  batch 1                         %8.0f  (%.1fx naive)%n", r.batch1(), r.batch1() / r.naive());
         System.out.printf(Locale.ROOT, "  batch 8                         %8.0f  (%.1fx batch 1)%n", r.batch8(), r.batch8Speedup());
@@ -65,6 +68,7 @@ public final class BenchInferCommand implements Callable<Integer> {
             figures.put("continuous", r.continuous());
             figures.put("paddingWaste", r.paddingWaste());
             figures.put("model", r.model());
+            figures.put("graph", r.graph());
             figures.put("provider", r.provider());
             BenchCommand.printJson(System.out, figures);
         }
