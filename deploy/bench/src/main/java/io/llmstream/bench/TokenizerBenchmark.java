@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.knuddels.jtokkit.Encodings;
 import com.knuddels.jtokkit.api.Encoding;
 import com.knuddels.jtokkit.api.EncodingType;
+import io.llmstream.tokenizer.SpecialTokens;
 import io.llmstream.tokenizer.Tokenizer;
 import io.llmstream.tokenizer.Tokenizers;
 
@@ -83,7 +84,10 @@ public final class TokenizerBenchmark {
         for (String encoding : options.encodings()) {
             List<Contender> contenders = new ArrayList<>();
             Tokenizer ours = timedLoad(encoding, "llmstream", loads, () -> Tokenizers.load(encoding));
-            contenders.add(contender("llmstream", ours::encode));
+            // a tokenizer.json cuts out the special tokens its text spells, as HuggingFace does; tiktoken's encodings
+            // are measured as encode_ordinary, as jtokkit's encodeOrdinary is
+            boolean file = Files.isRegularFile(Path.of(encoding));
+            contenders.add(contender("llmstream", file ? text -> ours.encode(text, SpecialTokens.all()) : ours::encode));
             EncodingType type = EncodingType.fromName(encoding).orElse(null);
             if (type != null) {
                 Encoding jtokkit = timedLoad(encoding, "jtokkit", loads,
@@ -96,7 +100,7 @@ public final class TokenizerBenchmark {
                     contenders.add(hf);
                 }
             }
-            List<Throughput> measured = measure(encoding, contenders, ours, documents, bytes, options.rounds());
+            List<Throughput> measured = measure(encoding, contenders, documents, bytes, options.rounds());
             throughput.addAll(measured);
             if (options.worstCase()) {
                 List<String> slice = slice(documents, WORST_CASE_SLICE);
@@ -168,8 +172,8 @@ public final class TokenizerBenchmark {
      * drift of this machine's speed, which can reach a third within a minute on a shared VM, falls on all of them
      * alike instead of on whichever ran during a slow spell.
      */
-    private static List<Throughput> measure(String encoding, List<Contender> contenders, Tokenizer ours,
-                                            List<String> documents, long bytes, int rounds) {
+    private static List<Throughput> measure(String encoding, List<Contender> contenders, List<String> documents,
+                                            long bytes, int rounds) {
         int n = contenders.size();
         long[] tokens = new long[n];
         boolean[] same = new boolean[n];
@@ -179,7 +183,7 @@ public final class TokenizerBenchmark {
             for (String d : documents) {
                 int[] ids = contenders.get(c).encode(d);
                 tokens[c] += ids.length;
-                same[c] &= Arrays.equals(ids, ours.encode(d));
+                same[c] &= Arrays.equals(ids, contenders.get(0).encode(d)); // the first is ours
             }
             for (int w = 0; w < 2; w++) { // warm-up
                 encodeAll(contenders.get(c), documents);
@@ -234,14 +238,19 @@ public final class TokenizerBenchmark {
         } catch (ClassNotFoundException e) {
             return null;
         }
-        Path file = Files.createTempFile(encoding, ".tokenizer.json");
-        file.toFile().deleteOnExit();
-        Files.writeString(file, ours.toTokenizerJson());
+        // a tokenizer.json is measured as it is; a built-in encoding as the tokenizer.json ours writes of it
+        Path file = Path.of(encoding);
+        if (!Files.isRegularFile(file)) {
+            file = Files.createTempFile(encoding, ".tokenizer.json");
+            file.toFile().deleteOnExit();
+            Files.writeString(file, ours.toTokenizerJson());
+        }
+        Path json = file;
         try {
             Method newInstance = type.getMethod("newInstance", Path.class, Map.class);
             Object tokenizer = timedLoad(encoding, "hf-tokenizers", loads, () -> {
                 try {
-                    return newInstance.invoke(null, file,
+                    return newInstance.invoke(null, json,
                             Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "false"));
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalStateException(e);

@@ -9,6 +9,7 @@ import io.llmstream.inference.model.ModelLoader;
 import io.llmstream.inference.model.Precision;
 import io.llmstream.inference.model.RuntimeOptions;
 import io.llmstream.schemas.FinishReason;
+import io.llmstream.tokenizer.SpecialTokens;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,7 +31,7 @@ class HuggingFaceExportsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"gpt2-fp32", "gpt2-fp16kv", "gpt2-merged", "llama-fp32", "llama-fp16kv", "llama-external",
-            "llama-onnx-community", "llama-onnx-community:fp16", "llama-onnx-community:q4", "llama-onnx-community:int8",
+            "llama2style-fp32", "llama-onnx-community", "llama-onnx-community:fp16", "llama-onnx-community:q4", "llama-onnx-community:int8",
             "phi3-fp32", "phi3-fp16kv",
             "qwen2-fp32", "qwen2-fp16kv", "qwen2-nopos"})
     void greedyTokensEqualTheFixturesAloneAndInAMixedBatch(String fixture) throws IOException {
@@ -59,6 +60,15 @@ class HuggingFaceExportsTest {
                     : float32 ? List.of(ints(ort.path("greedy")))
                     : List.of(ints(ort.path("greedy")), ints(expected.path("greedyHfFloat16")));
 
+            // the directory's tokenizer gives the fixture's prompt ids (some with the bos its post-processor adds)
+            for (int i = 0; i < prompts.size(); i++) {
+                int[] prompt = prompts.get(i);
+                boolean bos = prompt.length > 0 && prompt[0] == expected.path("bos").asInt()
+                        && model.tokenizer().encode(expected.path("texts").get(i).asText()).length == prompt.length - 1;
+                assertThat(model.tokenizer().encode(expected.path("texts").get(i).asText(), SpecialTokens.all()))
+                        .as("%s text %d", fixture, i)
+                        .containsExactly(bos ? Arrays.copyOfRange(prompt, 1, prompt.length) : prompt);
+            }
             List<Sampling> greedy = Collections.nCopies(prompts.size(), Sampling.greedy(maxNewTokens));
             List<Generation> batch = Generator.generateAll(model, prompts, greedy, BatchLimits.of(8));
             for (int i = 0; i < prompts.size(); i++) {

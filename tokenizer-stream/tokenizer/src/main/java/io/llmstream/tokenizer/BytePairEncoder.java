@@ -5,6 +5,7 @@ package io.llmstream.tokenizer;
  * the leftmost on ties, until no pair merges (tiktoken's and HuggingFace's order). Two rank schemes are supported:
  * tiktoken's, where two adjacent symbols merge when their concatenated bytes are a token, at that token's rank (= id),
  * and HuggingFace's, where a pair merges when a merge rule names it, at the rule's index, into the rule's token.
+ * SentencePiece-style BPE starts from characters instead: its symbols come from the caller ({@link #encodeSymbols}).
  *
  * <p>Short pieces use a rescan of a small array (tiktoken's loop: quadratic, but fastest for a few dozen bytes); long
  * ones a linked list swept rank by rank ({@link RankGroups}), near-linear, so a megabyte with no split point stays cheap.
@@ -33,13 +34,16 @@ final class BytePairEncoder {
     private final ThreadLocal<PieceCache> caches = ThreadLocal.withInitial(PieceCache::new);
 
     private BytePairEncoder(Vocabulary vocabulary, PairMap pairs, int[] mergeResults, long[] merges,
-                            boolean wholePieceFirst) {
+                            boolean wholePieceFirst, boolean byteLevel) {
         this.vocabulary = vocabulary;
         this.pairs = pairs;
         this.mergeResults = mergeResults;
         this.merges = merges;
         this.wholePieceFirst = wholePieceFirst;
         this.rankLimit = mergeResults == null ? vocabulary.size() : mergeResults.length;
+        if (!byteLevel) {
+            return; // symbols come from the caller (encodeSymbols): no byte tables
+        }
         byte[] two = new byte[2];
         for (int b = 0; b < 256; b++) {
             two[0] = (byte) b;
@@ -61,7 +65,7 @@ final class BytePairEncoder {
 
     /** tiktoken's scheme; a piece that is a token is that token, before any merging. */
     static BytePairEncoder ranked(Vocabulary vocabulary) {
-        return new BytePairEncoder(vocabulary, null, null, null, true);
+        return new BytePairEncoder(vocabulary, null, null, null, true, true);
     }
 
     /**
@@ -69,13 +73,26 @@ final class BytePairEncoder {
      * {@code ignoreMerges} looks a whole piece up in the vocabulary first (Llama-3).
      */
     static BytePairEncoder merges(Vocabulary vocabulary, int[] left, int[] right, int[] result, boolean ignoreMerges) {
+        return merges(vocabulary, left, right, result, ignoreMerges, true);
+    }
+
+    /**
+     * HuggingFace's scheme over symbols the caller makes ({@link #encodeSymbols}), as SentencePiece-style BPE starts
+     * from characters rather than bytes.
+     */
+    static BytePairEncoder characterMerges(Vocabulary vocabulary, int[] left, int[] right, int[] result) {
+        return merges(vocabulary, left, right, result, false, false);
+    }
+
+    private static BytePairEncoder merges(Vocabulary vocabulary, int[] left, int[] right, int[] result,
+                                          boolean ignoreMerges, boolean byteLevel) {
         PairMap pairs = new PairMap(left.length);
         long[] merges = new long[left.length];
         for (int rank = 0; rank < left.length; rank++) {
             pairs.put(left[rank], right[rank], rank);
             merges[rank] = (long) left[rank] << 32 | right[rank];
         }
-        return new BytePairEncoder(vocabulary, pairs, result.clone(), merges, ignoreMerges);
+        return new BytePairEncoder(vocabulary, pairs, result.clone(), merges, ignoreMerges, byteLevel);
     }
 
     Vocabulary vocabulary() {
@@ -136,6 +153,39 @@ final class BytePairEncoder {
         cache.put(k0, k1, length, hash, out, from);
     }
 
+    /**
+     * Appends the merge of {@code symbols[0, n)}, initial token ids made by the caller (HuggingFace's scheme only);
+     * {@code symbols} may be the scratch's own {@code symbols} array.
+     */
+    void encodeSymbols(int[] symbols, int n, IntList out, Scratch scratch) {
+        if (n <= SHORT_PIECE) {
+            scratch.ensureSymbols(n + 1);
+            int[] own = scratch.symbols;
+            if (own != symbols) {
+                System.arraycopy(symbols, 0, own, 0, n);
+            }
+            int[] ranks = scratch.ranks;
+            for (int i = 0; i < n; i++) {
+                scratch.starts[i] = i;
+                ranks[i] = i + 1 < n ? pairs.rank(own[i], own[i + 1]) : NONE;
+            }
+            scratch.starts[n] = n;
+            rescan(null, n, out, null, scratch);
+        } else {
+            long[] nodes = scratch.nodes(n);
+            RankGroups groups = scratch.groups;
+            groups.reset(rankLimit);
+            for (int i = 0; i < n; i++) {
+                int rank = i + 1 < n ? pairs.rank(symbols[i], symbols[i + 1]) : NONE;
+                nodes[i] = node(symbols[i], rank, 1, 1);
+                if (rank != NONE) {
+                    groups.add(rank, i);
+                }
+            }
+            sweep(null, n, out, null, scratch);
+        }
+    }
+
     private void encodeUncached(byte[] bytes, int length, IntList out, PieceCache cache, Scratch scratch) {
         if (wholePieceFirst) {
             int id = vocabulary.find(bytes, 0, length);
@@ -189,7 +239,17 @@ final class BytePairEncoder {
         for (int i = 0; i < length - 1; i++) {
             ranks[i] = bytePairRanks[(bytes[i] & 0xFF) << 8 | bytes[i + 1] & 0xFF];
         }
-        int n = length;
+        rescan(bytes, length, out, cache, scratch);
+    }
+
+    /**
+     * The array rescan over {@code scratch.symbols[0, n)}, their {@code ranks} and {@code starts} filled in;
+     * {@code bytes} is read by tiktoken's scheme only.
+     */
+    private void rescan(byte[] bytes, int n, IntList out, PieceCache cache, Scratch scratch) {
+        int[] symbols = scratch.symbols;
+        int[] starts = scratch.starts;
+        int[] ranks = scratch.ranks;
         while (n > 1) {
             int best = NONE;
             int at = -1;
@@ -247,6 +307,13 @@ final class BytePairEncoder {
                 groups.add(rank, i);
             }
         }
+        sweep(bytes, length, out, cache, scratch);
+    }
+
+    /** The rank-by-rank sweep over {@code scratch}'s nodes and groups, filled in for {@code length} positions. */
+    private void sweep(byte[] bytes, int length, IntList out, PieceCache cache, Scratch scratch) {
+        long[] nodes = scratch.nodes(length);
+        RankGroups groups = scratch.groups;
         int[][] sweep = scratch.sweep;
         long touched = 0;
         while (!groups.isEmpty()) {

@@ -16,9 +16,12 @@ final class Encoder {
     private final Scanner.AsciiWords words;
     private final TextNormalizer normalizer;
     private final AddedTokens added;
+    /** SentencePiece-style BPE's characters (then the text between added tokens is one piece); null for byte-level. */
+    private final SentencePiece sentencePiece;
     private final boolean replaceLoneSurrogates;
 
-    Encoder(BytePairEncoder bpe, PreTokenizer preTokenizer, TextNormalizer normalizer, AddedTokens added) {
+    Encoder(BytePairEncoder bpe, PreTokenizer preTokenizer, TextNormalizer normalizer, AddedTokens added,
+            SentencePiece sentencePiece) {
         this.bpe = bpe;
         this.vocabulary = bpe.vocabulary();
         this.preTokenizer = preTokenizer;
@@ -26,8 +29,10 @@ final class Encoder {
         this.words = scanner == null ? null : scanner.asciiWords();
         this.normalizer = normalizer;
         this.added = added;
-        // regexes and normalizers would see a lone surrogate, tiktoken sees U+FFFD; the scanners treat both alike
-        this.replaceLoneSurrogates = preTokenizer.usesRegex() || !normalizer.isIdentity();
+        this.sentencePiece = sentencePiece;
+        // regexes, normalizers and characters would see a lone surrogate, tiktoken sees U+FFFD; the scanners treat
+        // both alike
+        this.replaceLoneSurrogates = preTokenizer.usesRegex() || !normalizer.isIdentity() || sentencePiece != null;
     }
 
     /**
@@ -141,6 +146,11 @@ final class Encoder {
     private boolean encodeOrdinary(char[] s, int from, int to, TextNormalizer.Normalized nz, Call call) {
         if (from >= to) {
             return true;
+        }
+        if (sentencePiece != null) { // one piece, "▁" before it: its tokens' bytes spell " " + the text
+            int n = sentencePiece.symbols(s, from, to, call.scratch);
+            bpe.encodeSymbols(call.scratch.symbols, n, call.out, call.scratch);
+            return logged(from, to, true, nz, call);
         }
         if (scanner != null) {
             return encodeScanned(s, from, to, nz, call);

@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.text.Normalizer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -22,7 +23,8 @@ import java.util.Set;
  * Reads HuggingFace tokenizer.json files of the byte-level BPE family (GPT-2, GPT-4o, Llama-3, Qwen2/3, DeepSeek-V3
  * and the files {@link BpeTrainer} writes). Supported: model BPE (merges as "a b" strings or [a, b] pairs,
  * ignore_merges), added tokens, normalizers NFC/NFD/NFKC/NFKD and Sequence of them, pre-tokenizers Split and Sequence
- * of Splits ending in ByteLevel, decoder ByteLevel. Anything else is refused at load, naming the component.
+ * of Splits ending in ByteLevel, decoder ByteLevel; and the SentencePiece-style BPE of Llama-2 / Mistral / TinyLlama
+ * (byte_fallback, see {@link SentencePiece}). Anything else is refused at load, naming the component.
  */
 final class HuggingFaceJson {
     /** Field names are not canonicalized: a vocab has 200k distinct ones, each seen once. */
@@ -118,7 +120,7 @@ final class HuggingFaceJson {
             throw unsupported("model", modelType, "only byte-level BPE models are supported");
         }
         if (model.path("byte_fallback").asBoolean(false)) {
-            throw unsupported("model", "BPE with byte_fallback=true", "only byte-level BPE is supported");
+            return readSentencePiece(name, parsed);
         }
         if (model.path("dropout").isNumber() && model.path("dropout").asDouble() > 0) {
             throw unsupported("model", "BPE with dropout", "tokenization must be deterministic");
@@ -190,6 +192,110 @@ final class HuggingFaceJson {
         BytePairEncoder bpe = BytePairEncoder.merges(vocabulary, left, right, result,
                 model.path("ignore_merges").asBoolean(false));
         return new Tokenizer(name, bpe, preTokenizer, normalizer, new AddedTokens(added, normalizer));
+    }
+
+    /**
+     * The SentencePiece-style BPE of Llama-2, Mistral and TinyLlama files: byte_fallback, normalizers Prepend("▁") and
+     * Replace(" ", "▁"), no pre-tokenizer, and the decoder that undoes them (Replace, ByteFallback, Fuse, Strip). A
+     * token decodes as its text with "▁" as a space, a byte token {@code <0xNN>} as its byte.
+     */
+    private static Tokenizer readSentencePiece(String name, Parsed parsed) {
+        JsonNode root = parsed.root();
+        String space = String.valueOf(SentencePiece.SPACE);
+        JsonNode normalizer = root.path("normalizer");
+        List<JsonNode> steps = new ArrayList<>();
+        if (normalizer.path("type").asText().equals("Sequence")) {
+            normalizer.path("normalizers").forEach(steps::add);
+        } else if (!normalizer.isMissingNode() && !normalizer.isNull()) {
+            steps.add(normalizer);
+        }
+        boolean prepends = steps.size() == 2 && steps.get(0).path("type").asText().equals("Prepend")
+                && steps.get(0).path("prepend").asText().equals(space)
+                && steps.get(1).path("type").asText().equals("Replace")
+                && steps.get(1).path("pattern").path("String").asText().equals(" ")
+                && steps.get(1).path("content").asText().equals(space);
+        if (!prepends) {
+            throw unsupported("normalizer", normalizer.toString(), "BPE with byte_fallback is supported with the "
+                    + "normalizers Prepend(\"\u2581\") and Replace(\" \", \"\u2581\"), as Llama-2 and Mistral have");
+        }
+        JsonNode pre = root.path("pre_tokenizer");
+        if (!pre.isMissingNode() && !pre.isNull()) {
+            throw unsupported("pre_tokenizer", pre.path("type").asText(), "BPE with byte_fallback is supported "
+                    + "without a pre-tokenizer");
+        }
+        List<String> decoders = new ArrayList<>();
+        root.path("decoder").path("decoders").forEach(d -> decoders.add(d.path("type").asText()));
+        if (!decoders.equals(List.of("Replace", "ByteFallback", "Fuse", "Strip"))) {
+            throw unsupported("decoder", root.path("decoder").toString(), "supported with byte_fallback: Sequence of "
+                    + "Replace, ByteFallback, Fuse, Strip");
+        }
+        List<AddedTokens.Token> added = new ArrayList<>();
+        Set<Integer> addedIds = new HashSet<>();
+        for (JsonNode t : root.path("added_tokens")) {
+            added.add(new AddedTokens.Token(t.path("id").asInt(-1), t.path("content").asText(),
+                    t.path("special").asBoolean(false), t.path("single_word").asBoolean(false),
+                    t.path("lstrip").asBoolean(false), t.path("rstrip").asBoolean(false), false));
+            addedIds.add(t.path("id").asInt(-1));
+        }
+        Vocabulary.Builder builder = new Vocabulary.Builder();
+        Map<String, Integer> ids = new HashMap<>();
+        Map<Integer, Integer> characters = new HashMap<>();
+        int[] byteIds = new int[256];
+        Arrays.fill(byteIds, -1);
+        for (int i = 0; i < parsed.vocab().size(); i++) {
+            String token = parsed.vocab().get(i);
+            int id = parsed.ids().get(i);
+            ids.put(token, id);
+            if (addedIds.contains(id)) {
+                continue;
+            }
+            int b = byteToken(token);
+            if (b >= 0) {
+                byteIds[b] = id;
+                builder.add(id, new byte[] {(byte) b}, false);
+                continue;
+            }
+            if (token.codePointCount(0, token.length()) == 1) {
+                characters.put(token.codePointAt(0), id);
+            }
+            builder.add(id, token.replace(SentencePiece.SPACE, ' ').getBytes(StandardCharsets.UTF_8), true);
+        }
+        for (int b = 0; b < 256; b++) {
+            if (byteIds[b] < 0) {
+                throw new IllegalArgumentException("byte_fallback without the byte token <0x"
+                        + String.format("%02X", b) + ">");
+            }
+        }
+        for (AddedTokens.Token t : added) {
+            builder.add(t.id(), t.content().getBytes(StandardCharsets.UTF_8), false);
+        }
+        List<String> merges = parsed.merges();
+        int count = merges.size() / 2;
+        int[] left = new int[count];
+        int[] right = new int[count];
+        int[] result = new int[count];
+        for (int rank = 0; rank < count; rank++) {
+            String a = merges.get(2 * rank);
+            String b = merges.get(2 * rank + 1);
+            left[rank] = vocabId(ids, a, a, b);
+            right[rank] = vocabId(ids, b, a, b);
+            result[rank] = vocabId(ids, a + b, a, b);
+        }
+        BytePairEncoder bpe = BytePairEncoder.characterMerges(builder.build(), left, right, result);
+        return new Tokenizer(name, bpe, PreTokenizer.NONE, TextNormalizer.NONE,
+                new AddedTokens(added, TextNormalizer.NONE), new SentencePiece(characters, byteIds));
+    }
+
+    /** The byte of a {@code <0xNN>} token, or -1. */
+    private static int byteToken(String token) {
+        if (token.length() == 6 && token.startsWith("<0x") && token.endsWith(">")) {
+            try {
+                return Integer.parseInt(token.substring(3, 5), 16);
+            } catch (NumberFormatException e) {
+                return -1;
+            }
+        }
+        return -1;
     }
 
     private static int vocabId(Map<String, Integer> unspellable, String token, String a, String b) {

@@ -45,6 +45,9 @@ final class PreTokenizer {
         this.byteLevelRegex = byteLevel && byteLevelRegex;
     }
 
+    /** No pre-tokenization: the text is one piece (SentencePiece-style BPE). */
+    static final PreTokenizer NONE = new PreTokenizer(List.of(), false, false, false);
+
     /** tiktoken: the pieces are the pattern's matches, text between matches is dropped. */
     static PreTokenizer tiktoken(String pattern) {
         return new PreTokenizer(List.of(new Split(pattern, false, Behavior.REMOVED, true)), false, false, false);

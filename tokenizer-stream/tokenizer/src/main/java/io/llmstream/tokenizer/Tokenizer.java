@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -12,11 +13,13 @@ import java.util.Objects;
 import java.util.OptionalInt;
 
 /**
- * A byte-level BPE tokenizer: tiktoken's encodings (r50k_base, p50k_base, cl100k_base, o200k_base or any .tiktoken
- * rank file) and HuggingFace tokenizer.json files of the byte-level BPE family; see {@link Tokenizers} to load one.
+ * A BPE tokenizer: tiktoken's encodings (r50k_base, p50k_base, cl100k_base, o200k_base or any .tiktoken rank file),
+ * HuggingFace tokenizer.json files of the byte-level BPE family, and the SentencePiece-style ones of Llama-2 and
+ * Mistral (byte fallback); see {@link Tokenizers} to load one.
  *
  * <p>Encoding runs: added/special tokens are cut out first, then (tokenizer.json) the text is normalized, cut into
- * pieces by the pre-tokenizer, and each piece's UTF-8 bytes are merged by BPE. Lone UTF-16 surrogates are encoded as
+ * pieces by the pre-tokenizer, and each piece's UTF-8 bytes are merged by BPE (SentencePiece-style: the text between
+ * added tokens is one piece, merged from its characters; decoding drops the space its leading "▁" stands for). Lone UTF-16 surrogates are encoded as
  * U+FFFD, as tiktoken does. Instances are immutable and thread-safe; encoding uses per-thread scratch memory and
  * allocates only its result. Each thread also keeps, per tokenizer it uses, a cache of recent pieces' encodings
  * (about 1.1 MiB), which is what makes repetitive text cheap.
@@ -28,6 +31,7 @@ public final class Tokenizer {
     private final PreTokenizer preTokenizer;
     private final TextNormalizer normalizer;
     private final AddedTokens added;
+    private final SentencePiece sentencePiece;
     private final Encoder encoder;
     private final Map<String, Integer> specialTokens;
     /** Computed on first use (hashing megabytes is a visible part of a cold start). */
@@ -35,13 +39,20 @@ public final class Tokenizer {
 
     Tokenizer(String name, BytePairEncoder bpe, PreTokenizer preTokenizer, TextNormalizer normalizer,
               AddedTokens added) {
+        this(name, bpe, preTokenizer, normalizer, added, null);
+    }
+
+    /** A SentencePiece-style tokenizer when {@code sentencePiece} is not null; see {@link SentencePiece}. */
+    Tokenizer(String name, BytePairEncoder bpe, PreTokenizer preTokenizer, TextNormalizer normalizer,
+              AddedTokens added, SentencePiece sentencePiece) {
         this.name = Objects.requireNonNull(name);
         this.bpe = bpe;
         this.vocabulary = bpe.vocabulary();
         this.preTokenizer = preTokenizer;
         this.normalizer = normalizer;
         this.added = added;
-        this.encoder = new Encoder(bpe, preTokenizer, normalizer, added);
+        this.sentencePiece = sentencePiece;
+        this.encoder = new Encoder(bpe, preTokenizer, normalizer, added, sentencePiece);
         Map<String, Integer> specials = new LinkedHashMap<>();
         for (AddedTokens.Token t : added.list()) {
             if (!vocabulary.contains(t.id())) {
@@ -195,6 +206,9 @@ public final class Tokenizer {
         for (int id : ids) {
             at = vocabulary.copy(id, bytes, at);
         }
+        if (sentencePiece != null && length > 0 && bytes[0] == ' ') {
+            return Arrays.copyOfRange(bytes, 1, length); // the "▁" encoding put before the text
+        }
         return bytes;
     }
 
@@ -208,6 +222,10 @@ public final class Tokenizer {
      * {@link Tokenizers#load}, it gives the same ids as this tokenizer.
      */
     public String toTokenizerJson() {
+        if (sentencePiece != null) {
+            throw new UnsupportedOperationException(name + ": a SentencePiece-style tokenizer ships the file it was "
+                    + "loaded from");
+        }
         return HuggingFaceJson.write(this);
     }
 
@@ -242,6 +260,7 @@ public final class Tokenizer {
             throw new IllegalStateException(e);
         }
         update(digest, "llmstream-tokenizer-1;" + (bpe.wholePieceFirst() ? "whole-piece-first;" : "")
+                + (sentencePiece != null ? "sentencepiece;" : "")
                 + preTokenizer.describe() + ";" + normalizer.describe());
         vocabulary.digest(digest);
         long[] merges = bpe.mergeRules();
