@@ -1,15 +1,18 @@
 package io.llmstream.cli;
 
-import io.llmstream.inference.model.DecoderModel;
-import io.llmstream.inference.model.ExecutionProvider;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llmstream.inference.engine.Generation;
 import io.llmstream.inference.engine.Generator;
+import io.llmstream.inference.engine.Sampling;
+import io.llmstream.inference.model.DecoderModel;
+import io.llmstream.inference.model.ExecutionProvider;
 import io.llmstream.inference.model.ModelLoader;
 import io.llmstream.inference.model.RuntimeOptions;
-import io.llmstream.inference.engine.Sampling;
-
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -55,8 +58,13 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--provider", defaultValue = "cpu", paramLabel = "cpu|cuda", description = "Execution provider (default: ${DEFAULT-VALUE}); cuda falls back to cpu with a warning.")
     String provider;
 
+    @Option(names = "--json", description = "Print one JSON object (model, graph file and variant, prompt and output ids, text, finish reason) instead of the text.")
+    boolean json;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Override
-    public Integer call() {
+    public Integer call() throws JsonProcessingException {
         PrintWriter err = spec.commandLine().getErr();
         try (DecoderModel m = ModelLoader.load(model, new RuntimeOptions(ExecutionProvider.parse(provider), 0, 1, variant))) {
             int[] ids = m.tokenizer().encode(prompt);
@@ -64,7 +72,22 @@ public final class GenerateCommand implements Callable<Integer> {
                     : Math.min(DEFAULT_NEW_TOKENS, Math.max(1, m.contextLength() - ids.length));
             Generation g = Generator.generate(m, ids, new Sampling(budget, temperature, topK, topP, seed, new int[0]));
             PrintWriter out = spec.commandLine().getOut();
-            out.println(g.text());
+            if (json) {
+                Map<String, Object> o = new LinkedHashMap<>();
+                o.put("model", m.id());
+                o.put("graph", m.directory().relativize(m.graphFile()).toString());
+                o.put("variant", variant);
+                o.put("graphEdits", m.graphEdits());
+                o.put("provider", m.provider().label());
+                o.put("promptIds", ids);
+                o.put("promptTruncated", g.promptTruncated());
+                o.put("outputIds", g.outputIds());
+                o.put("text", g.text());
+                o.put("finishReason", g.finishReason().toString());
+                out.println(JSON.writeValueAsString(o));
+            } else {
+                out.println(g.text());
+            }
             out.flush();
             err.printf("%s on %s: prompt %d tokens%s, generated %d, finish %s%n", m.id(), m.provider().label(),
                     g.promptTokens(), g.promptTruncated() ? " (cut on the left)" : "", g.outputIds().length, g.finishReason());

@@ -1,14 +1,16 @@
 package io.llmstream.cli;
 
-import io.llmstream.inference.model.DecoderModel;
-import io.llmstream.inference.engine.Generator;
-import io.llmstream.inference.model.ModelLoader;
-import io.llmstream.inference.model.RuntimeOptions;
-import io.llmstream.inference.engine.Sampling;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llmstream.inference.engine.Generation;
+import io.llmstream.inference.engine.Generator;
+import io.llmstream.inference.engine.Sampling;
+import io.llmstream.inference.model.DecoderModel;
+import io.llmstream.inference.model.ModelLoader;
+import io.llmstream.inference.model.RuntimeOptions;
 import io.llmstream.schemas.model.ModelManifest;
 import io.llmstream.tokenizer.Tokenizer;
 import io.llmstream.tokenizer.Tokenizers;
@@ -26,6 +28,37 @@ import picocli.CommandLine;
 /** {@code llmstream generate}: the model directory's continuation of a prompt, without Kafka. */
 class GenerateCommandTest {
     private static final Tokenizer R50K = Tokenizers.load("r50k_base");
+    private static final Path ONNX_COMMUNITY = Path.of(System.getProperty("llmstream.shared", "../../../shared"))
+            .resolve("models/llama-onnx-community");
+
+    @Test
+    void jsonNamesTheGraphVariantAndGivesPromptAndOutputIds() throws Exception {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = LlmstreamCommand.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+        assertThat(cli.execute("generate", "--model", ONNX_COMMUNITY.toString(), "--variant", "q4", "--prompt",
+                "Kafka streams", "--max-new-tokens", "6", "--json")).isZero();
+
+        JsonNode json = new ObjectMapper().readTree(out.toString());
+        Generation expected;
+        int[] prompt;
+        try (DecoderModel m = ModelLoader.load(ONNX_COMMUNITY, RuntimeOptions.cpu().withVariant("q4"))) {
+            prompt = m.tokenizer().encode("Kafka streams");
+            expected = Generator.generate(m, prompt, Sampling.greedy(6));
+        }
+        assertThat(json.path("graph").asText()).isEqualTo("onnx/model_q4.onnx");
+        assertThat(json.path("variant").asText()).isEqualTo("q4");
+        assertThat(new ObjectMapper().convertValue(json.path("promptIds"), int[].class)).containsExactly(prompt);
+        assertThat(new ObjectMapper().convertValue(json.path("outputIds"), int[].class))
+                .containsExactly(expected.outputIds());
+        assertThat(json.path("text").asText()).isEqualTo(expected.text());
+        assertThat(json.path("finishReason").asText()).isEqualTo(expected.finishReason().toString());
+
+        assertThat(cli.execute("generate", "--model", ONNX_COMMUNITY.toString(), "--variant", "q8", "--prompt", "x"))
+                .isEqualTo(1);
+        assertThat(err.toString()).contains("llmstream generate: cannot load the model in")
+                .contains("model.variant=q8: no model_q8.onnx").contains("onnx/model_q4.onnx");
+    }
 
     @Test
     void printsTheGreedyContinuationAndRefusesWhatItCannotServe(@TempDir Path dir) throws Exception {
