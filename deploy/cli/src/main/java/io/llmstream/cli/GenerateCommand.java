@@ -67,7 +67,7 @@ public final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws JsonProcessingException {
         PrintWriter err = spec.commandLine().getErr();
         try (DecoderModel m = ModelLoader.load(model, new RuntimeOptions(ExecutionProvider.parse(provider), 0, 1, variant))) {
-            int[] ids = m.tokenizer().encode(prompt);
+            int[] ids = m.tokenizer().addSpecialTokens(m.tokenizer().encode(prompt)); // as HF's tokenizer(prompt)
             int budget = maxNewTokens != null ? maxNewTokens
                     : Math.min(DEFAULT_NEW_TOKENS, Math.max(1, m.contextLength() - ids.length));
             Generation g = Generator.generate(m, ids, new Sampling(budget, temperature, topK, topP, seed, new int[0]));

@@ -191,7 +191,8 @@ final class HuggingFaceJson {
         }
         BytePairEncoder bpe = BytePairEncoder.merges(vocabulary, left, right, result,
                 model.path("ignore_merges").asBoolean(false));
-        return new Tokenizer(name, bpe, preTokenizer, normalizer, new AddedTokens(added, normalizer));
+        return new Tokenizer(name, bpe, preTokenizer, normalizer, new AddedTokens(added, normalizer), null,
+                SpecialTokenTemplate.read(root.path("post_processor")));
     }
 
     /**
@@ -283,7 +284,8 @@ final class HuggingFaceJson {
         }
         BytePairEncoder bpe = BytePairEncoder.characterMerges(builder.build(), left, right, result);
         return new Tokenizer(name, bpe, PreTokenizer.NONE, TextNormalizer.NONE,
-                new AddedTokens(added, TextNormalizer.NONE), new SentencePiece(characters, byteIds));
+                new AddedTokens(added, TextNormalizer.NONE), new SentencePiece(characters, byteIds),
+                SpecialTokenTemplate.read(root.path("post_processor")));
     }
 
     /** The byte of a {@code <0xNN>} token, or -1. */

@@ -32,6 +32,7 @@ public final class Tokenizer {
     private final TextNormalizer normalizer;
     private final AddedTokens added;
     private final SentencePiece sentencePiece;
+    private final SpecialTokenTemplate template;
     private final Encoder encoder;
     private final Map<String, Integer> specialTokens;
     /** Computed on first use (hashing megabytes is a visible part of a cold start). */
@@ -39,12 +40,15 @@ public final class Tokenizer {
 
     Tokenizer(String name, BytePairEncoder bpe, PreTokenizer preTokenizer, TextNormalizer normalizer,
               AddedTokens added) {
-        this(name, bpe, preTokenizer, normalizer, added, null);
+        this(name, bpe, preTokenizer, normalizer, added, null, SpecialTokenTemplate.NONE);
     }
 
-    /** A SentencePiece-style tokenizer when {@code sentencePiece} is not null; see {@link SentencePiece}. */
+    /**
+     * A SentencePiece-style tokenizer when {@code sentencePiece} is not null (see {@link SentencePiece}); {@code template}
+     * is what {@link #addSpecialTokens} puts around a text's ids.
+     */
     Tokenizer(String name, BytePairEncoder bpe, PreTokenizer preTokenizer, TextNormalizer normalizer,
-              AddedTokens added, SentencePiece sentencePiece) {
+              AddedTokens added, SentencePiece sentencePiece, SpecialTokenTemplate template) {
         this.name = Objects.requireNonNull(name);
         this.bpe = bpe;
         this.vocabulary = bpe.vocabulary();
@@ -52,6 +56,7 @@ public final class Tokenizer {
         this.normalizer = normalizer;
         this.added = added;
         this.sentencePiece = sentencePiece;
+        this.template = Objects.requireNonNull(template);
         this.encoder = new Encoder(bpe, preTokenizer, normalizer, added, sentencePiece);
         Map<String, Integer> specials = new LinkedHashMap<>();
         for (AddedTokens.Token t : added.list()) {
@@ -116,6 +121,15 @@ public final class Tokenizer {
         } finally {
             scratch.release();
         }
+    }
+
+    /**
+     * {@code ids} with the special tokens the tokenizer.json's post-processor puts around one text (HuggingFace's
+     * {@code add_special_tokens}): {@code <s>} before it for Llama-2 and Mistral, {@code <|begin_of_text|>} for
+     * Llama-3; the ids themselves for tokenizers that add none (tiktoken's, GPT-2's).
+     */
+    public int[] addSpecialTokens(int[] ids) {
+        return template.apply(ids);
     }
 
     /** The number of tokens of {@code encode(text)}. */
@@ -272,6 +286,9 @@ public final class Tokenizer {
         }
         for (AddedTokens.Token t : added.list()) {
             update(digest, "added:" + t);
+        }
+        if (!template.isEmpty()) { // so the fingerprints of tokenizers without one stay as they were
+            update(digest, template.toString());
         }
         return HexFormat.of().formatHex(digest.digest()).substring(0, 16);
     }

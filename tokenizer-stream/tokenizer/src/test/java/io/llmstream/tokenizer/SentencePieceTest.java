@@ -52,6 +52,9 @@ class SentencePieceTest {
         assertThat(wrong).isEmpty();
         assertThat(llama2.vocabSize()).isEqualTo(32000);
         assertThat(llama2.specialTokens()).containsEntry("<s>", 1).containsEntry("</s>", 2).containsEntry("<unk>", 0);
+        // the post-processor's template, HuggingFace's add_special_tokens: <s> before the text
+        assertThat(llama2.addSpecialTokens(llama2.encode("Hello"))).containsExactly(1, 22557);
+        assertThat(Tokenizers.load("cl100k_base").addSpecialTokens(new int[] {9906})).containsExactly(9906);
     }
 
     @Test
