@@ -7,7 +7,9 @@ import java.util.List;
 /**
  * Applies a prompt template to a document's text and tokenizes it within a token budget. A prompt that fits is
  * tokenized whole (exactly the ids the tokenizer gives for that string); one that does not keeps the template intact and
- * cuts the document text at a token boundary on the configured side.
+ * cuts the document text at a token boundary on the configured side. The tokenizer's own special tokens go around the
+ * result, within the budget ({@link Tokenizer#addSpecialTokens}: the {@code <s>} Llama-2 and Mistral models expect, as
+ * HuggingFace's tokenizer adds it; nothing for tiktoken's and GPT-2's).
  */
 public final class PromptBuilder {
     /** Which side of the text is cut: LEFT drops the beginning (keeps the end, which matters most for summaries). */
@@ -51,7 +53,8 @@ public final class PromptBuilder {
         this.suffix = resolved.substring(at + TEXT.length());
         this.maxTokens = maxTokens;
         this.side = side;
-        this.templateTokens = tokenizer.encode(prefix).length + tokenizer.encode(suffix).length;
+        this.templateTokens = tokenizer.encode(prefix).length + tokenizer.encode(suffix).length
+                + tokenizer.addSpecialTokens(new int[0]).length;
         if (templateTokens >= maxTokens) {
             throw new IllegalArgumentException("prompt template takes " + templateTokens
                     + " tokens, leaving no room for text within max.prompt.tokens=" + maxTokens);
@@ -64,7 +67,7 @@ public final class PromptBuilder {
     }
 
     public Prompt build(String text) {
-        int[] whole = tokenizer.encode(prefix + text + suffix);
+        int[] whole = tokenizer.addSpecialTokens(tokenizer.encode(prefix + text + suffix));
         if (whole.length <= maxTokens) {
             return new Prompt(whole, false);
         }
@@ -79,6 +82,6 @@ public final class PromptBuilder {
         System.arraycopy(p, 0, ids, 0, p.length);
         System.arraycopy(kept, 0, ids, p.length, kept.length);
         System.arraycopy(s, 0, ids, p.length + kept.length, s.length);
-        return new Prompt(ids, true);
+        return new Prompt(tokenizer.addSpecialTokens(ids), true);
     }
 }
