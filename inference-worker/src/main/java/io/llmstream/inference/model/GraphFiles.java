@@ -60,11 +60,11 @@ final class GraphFiles {
                         : "the float32 graph, no model.variant set");
             }
         }
-        for (String v : provider == ExecutionProvider.CUDA ? CUDA_ORDER : CPU_ORDER) {
+        List<String> order = provider == ExecutionProvider.CUDA ? CUDA_ORDER : CPU_ORDER;
+        for (String v : order) {
             Path file = find(dir, fileName(v));
             if (file != null) {
-                return new Choice(file, "the first of " + (provider == ExecutionProvider.CUDA ? CUDA_ORDER : CPU_ORDER)
-                        + " present, no model.variant set");
+                return new Choice(file, "the first of " + order + " present, no model.variant set");
             }
         }
         throw new ModelLoadException("no ONNX graph: neither " + ModelFiles.MODEL + " nor " + MERGED + " nor a "

@@ -141,15 +141,8 @@ final class HuggingFaceJson {
         }
 
         // added tokens decode as their content; a vocab entry with the same id (GPT-2, GPT-4o) yields to it
-        List<AddedTokens.Token> added = new ArrayList<>();
-        Set<Integer> addedIds = new HashSet<>();
-        for (JsonNode t : root.path("added_tokens")) {
-            added.add(new AddedTokens.Token(t.path("id").asInt(-1), t.path("content").asText(),
-                    t.path("special").asBoolean(false), t.path("single_word").asBoolean(false),
-                    t.path("lstrip").asBoolean(false), t.path("rstrip").asBoolean(false),
-                    t.path("normalized").asBoolean(!t.path("special").asBoolean())));
-            addedIds.add(t.path("id").asInt(-1));
-        }
+        List<AddedTokens.Token> added = addedTokens(root);
+        Set<Integer> addedIds = ids(added);
         Vocabulary.Builder builder = new Vocabulary.Builder();
         // tokens spelled outside the byte-level alphabet can never come out of BPE, but they still decode
         Map<String, Integer> unspellable = new HashMap<>();
@@ -230,14 +223,8 @@ final class HuggingFaceJson {
             throw unsupported("decoder", root.path("decoder").toString(), "supported with byte_fallback: Sequence of "
                     + "Replace, ByteFallback, Fuse, Strip");
         }
-        List<AddedTokens.Token> added = new ArrayList<>();
-        Set<Integer> addedIds = new HashSet<>();
-        for (JsonNode t : root.path("added_tokens")) {
-            added.add(new AddedTokens.Token(t.path("id").asInt(-1), t.path("content").asText(),
-                    t.path("special").asBoolean(false), t.path("single_word").asBoolean(false),
-                    t.path("lstrip").asBoolean(false), t.path("rstrip").asBoolean(false), false));
-            addedIds.add(t.path("id").asInt(-1));
-        }
+        List<AddedTokens.Token> added = addedTokens(root);
+        Set<Integer> addedIds = ids(added);
         Vocabulary.Builder builder = new Vocabulary.Builder();
         Map<String, Integer> ids = new HashMap<>();
         Map<Integer, Integer> characters = new HashMap<>();
@@ -286,6 +273,24 @@ final class HuggingFaceJson {
         return new Tokenizer(name, bpe, PreTokenizer.NONE, TextNormalizer.NONE,
                 new AddedTokens(added, TextNormalizer.NONE), new SentencePiece(characters, byteIds),
                 SpecialTokenTemplate.read(root.path("post_processor")));
+    }
+
+    /** The file's added_tokens; normalized defaults to true for non-special ones, as in HuggingFace tokenizers. */
+    private static List<AddedTokens.Token> addedTokens(JsonNode root) {
+        List<AddedTokens.Token> added = new ArrayList<>();
+        for (JsonNode t : root.path("added_tokens")) {
+            added.add(new AddedTokens.Token(t.path("id").asInt(-1), t.path("content").asText(),
+                    t.path("special").asBoolean(false), t.path("single_word").asBoolean(false),
+                    t.path("lstrip").asBoolean(false), t.path("rstrip").asBoolean(false),
+                    t.path("normalized").asBoolean(!t.path("special").asBoolean())));
+        }
+        return added;
+    }
+
+    private static Set<Integer> ids(List<AddedTokens.Token> tokens) {
+        Set<Integer> ids = new HashSet<>();
+        tokens.forEach(t -> ids.add(t.id()));
+        return ids;
     }
 
     /** The byte of a {@code <0xNN>} token, or -1. */
