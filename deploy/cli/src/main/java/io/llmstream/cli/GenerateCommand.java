@@ -1,6 +1,5 @@
 package io.llmstream.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llmstream.inference.engine.Generation;
 import io.llmstream.inference.engine.Generator;
@@ -9,8 +8,14 @@ import io.llmstream.inference.model.DecoderModel;
 import io.llmstream.inference.model.ExecutionProvider;
 import io.llmstream.inference.model.ModelLoader;
 import io.llmstream.inference.model.RuntimeOptions;
+import io.llmstream.tokenizer.SpecialTokens;
+import io.llmstream.tokenizer.chat.ChatMessage;
+import io.llmstream.tokenizer.chat.ChatTemplate;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -21,7 +26,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code llmstream generate}: one generation from a model directory, without Kafka, for a quick look at a model. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = {"Generate a continuation of a prompt with a model directory (ours, or an Optimum export), without Kafka.",
+        description = {"Generate a continuation of a prompt with a model directory (ours, or a HuggingFace export), without Kafka.",
                 "Prints the generated text; the prompt's and the output's token counts and the finish reason go to stderr."})
 public final class GenerateCommand implements Callable<Integer> {
     @Spec
@@ -30,8 +35,20 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory: ours (model.json), or a HuggingFace export (config.json, tokenizer.json, one or more graphs).")
     Path model;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt.")
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "The prompt (with --chat: the user message).")
     String prompt;
+
+    @Option(names = "--chat", description = "Render the prompt as the user message of a conversation with the model's chat template (tokenizer_config.json or chat_template.jinja), as transformers' apply_chat_template(add_generation_prompt=True) does.")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "With --chat: a system message before the user message.")
+    String system;
+
+    @Option(names = "--chat-template", paramLabel = "FILE", description = "With --chat: this Jinja template (or model directory's) instead of the model's own.")
+    Path chatTemplate;
+
+    @Option(names = "--print-prompt", description = "Print the prompt as the model sees it (with --chat: the rendered conversation) before the output.")
+    boolean printPrompt;
 
     /** Without --max-new-tokens: this many, or what the model's context leaves after the prompt when that is less. */
     private static final int DEFAULT_NEW_TOKENS = 64;
@@ -64,10 +81,17 @@ public final class GenerateCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
-    public Integer call() throws JsonProcessingException {
+    public Integer call() throws IOException {
+        if ((system != null || chatTemplate != null) && !chat) {
+            throw new IllegalArgumentException("--system and --chat-template need --chat");
+        }
         PrintWriter err = spec.commandLine().getErr();
         try (DecoderModel m = ModelLoader.load(model, new RuntimeOptions(ExecutionProvider.parse(provider), 0, 1, variant))) {
-            int[] ids = m.tokenizer().addSpecialTokens(m.tokenizer().encode(prompt)); // as HF's tokenizer(prompt)
+            String text = chat ? chatPrompt(m) : prompt;
+            // as HF: apply_chat_template's ids (special tokens written by the template matched, none added), or
+            // tokenizer(prompt) (the post-processor's special tokens added)
+            int[] ids = chat ? m.tokenizer().encode(text, SpecialTokens.all())
+                    : m.tokenizer().addSpecialTokens(m.tokenizer().encode(text));
             int budget = maxNewTokens != null ? maxNewTokens
                     : Math.min(DEFAULT_NEW_TOKENS, Math.max(1, m.contextLength() - ids.length));
             Generation g = Generator.generate(m, ids, new Sampling(budget, temperature, topK, topP, seed, new int[0]));
@@ -79,6 +103,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 o.put("variant", variant);
                 o.put("graphEdits", m.graphEdits());
                 o.put("provider", m.provider().label());
+                o.put("prompt", text);
                 o.put("promptIds", ids);
                 o.put("promptTruncated", g.promptTruncated());
                 o.put("outputIds", g.outputIds());
@@ -86,7 +111,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 o.put("finishReason", g.finishReason().toString());
                 out.println(JSON.writeValueAsString(o));
             } else {
-                out.println(g.text());
+                out.println(printPrompt ? text + g.text() : g.text());
             }
             out.flush();
             err.printf("%s on %s: prompt %d tokens%s, generated %d, finish %s%n", m.id(), m.provider().label(),
@@ -94,5 +119,18 @@ public final class GenerateCommand implements Callable<Integer> {
             err.flush();
             return 0;
         }
+    }
+
+    private String chatPrompt(DecoderModel m) throws IOException {
+        ChatTemplate template = chatTemplate != null ? ChatTemplate.load(chatTemplate)
+                : ChatTemplate.fromModelDirectory(m.directory()).orElseThrow(() -> new IllegalArgumentException(
+                        m.directory() + " has no chat template (tokenizer_config.json chat_template or "
+                                + "chat_template.jinja); give one with --chat-template FILE"));
+        List<ChatMessage> messages = new ArrayList<>();
+        if (system != null) {
+            messages.add(ChatMessage.system(system));
+        }
+        messages.add(ChatMessage.user(prompt));
+        return template.render(messages, true);
     }
 }

@@ -61,6 +61,44 @@ class GenerateCommandTest {
     }
 
     @Test
+    void chatRendersTheModelsTemplateAsTransformersDoes() throws Exception {
+        Path qwen = ONNX_COMMUNITY.resolveSibling("qwen2-fp32");
+        JsonNode systemUser = new ObjectMapper().readTree(qwen.resolve("chat_expected.json").toFile()).path("cases").get(1);
+        assertThat(systemUser.path("name").asText()).isEqualTo("system-user");
+        String system = systemUser.path("messages").get(0).path("content").asText();
+        String user = systemUser.path("messages").get(1).path("content").asText();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = LlmstreamCommand.commandLine().setOut(new PrintWriter(out)).setErr(new PrintWriter(err));
+        assertThat(cli.execute("generate", "--model", qwen.toString(), "--chat", "--system", system, "--prompt", user,
+                "--max-new-tokens", "4", "--json")).isZero();
+        JsonNode json = new ObjectMapper().readTree(out.toString());
+        int[] expectedIds = new ObjectMapper().convertValue(systemUser.path("ids"), int[].class);
+        assertThat(json.path("prompt").asText()).isEqualTo(systemUser.path("text").asText());
+        assertThat(new ObjectMapper().convertValue(json.path("promptIds"), int[].class)).containsExactly(expectedIds);
+        Generation expected;
+        try (DecoderModel m = ModelLoader.load(qwen, RuntimeOptions.cpu())) {
+            expected = Generator.generate(m, expectedIds, Sampling.greedy(4));
+        }
+        assertThat(new ObjectMapper().convertValue(json.path("outputIds"), int[].class))
+                .containsExactly(expected.outputIds());
+
+        StringWriter shown = new StringWriter();
+        cli.setOut(new PrintWriter(shown));
+        assertThat(cli.execute("generate", "--model", qwen.toString(), "--chat", "--system", system, "--prompt", user,
+                "--max-new-tokens", "4", "--print-prompt")).isZero();
+        assertThat(shown.toString()).isEqualTo(systemUser.path("text").asText() + expected.text() + System.lineSeparator());
+
+        // a model without a template, and options that need --chat: one line each, exit 2
+        assertThat(cli.execute("generate", "--model", qwen.resolveSibling("gpt2-fp32").toString(), "--chat",
+                "--prompt", "x")).isEqualTo(2);
+        assertThat(err.toString()).contains("llmstream generate: ").contains("gpt2-fp32 has no chat template")
+                .doesNotContain("\tat ");
+        assertThat(cli.execute("generate", "--model", qwen.toString(), "--system", "x", "--prompt", "x")).isEqualTo(2);
+        assertThat(err.toString()).contains("llmstream generate: --system and --chat-template need --chat");
+    }
+
+    @Test
     void printsTheGreedyContinuationAndRefusesWhatItCannotServe(@TempDir Path dir) throws Exception {
         Path model = dir.resolve("tiny");
         try (NDManager manager = NDManager.newBaseManager()) {

@@ -1,31 +1,50 @@
 package io.llmstream.stream;
 
+import io.llmstream.tokenizer.SpecialTokens;
 import io.llmstream.tokenizer.Tokenizer;
-import java.util.Arrays;
+import io.llmstream.tokenizer.Truncation;
+import io.llmstream.tokenizer.chat.ChatMessage;
+import io.llmstream.tokenizer.chat.ChatTemplate;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Applies a prompt template to a document's text and tokenizes it within a token budget. A prompt that fits is
- * tokenized whole (exactly the ids the tokenizer gives for that string); one that does not keeps the template intact and
- * cuts the document text at a token boundary on the configured side. The tokenizer's own special tokens go around the
- * result, within the budget ({@link Tokenizer#addSpecialTokens}: the {@code <s>} Llama-2 and Mistral models expect, as
- * HuggingFace's tokenizer adds it; nothing for tiktoken's and GPT-2's).
+ * Turns a document's text into prompt ids within a token budget. The prompt template ({@code {text}} in it) is either
+ * the whole prompt, with the tokenizer's own special tokens around it ({@link Tokenizer#addSpecialTokens}: the
+ * {@code <s>} Llama-2 and Mistral expect, as HuggingFace's tokenizer adds it), or, in chat mode, the user message of a
+ * conversation (an optional system message first) rendered by the model's chat template, which writes its own special
+ * tokens, as transformers' {@code apply_chat_template(..., add_generation_prompt=True)} does.
+ *
+ * <p>The ids are always the tokenizer's ids for the final prompt string, special tokens matched in the template's parts
+ * only: a document that contains "&lt;|im_start|&gt;" or "&lt;s&gt;" gets them as plain text, never as control tokens.
+ * A document too long for the budget is cut at a token boundary of its own encoding on the configured side, and the
+ * prompt with the cut text is encoded again, so the template stays intact and the budget holds.
  */
 public final class PromptBuilder {
     /** Which side of the text is cut: LEFT drops the beginning (keeps the end, which matters most for summaries). */
     public enum Side { LEFT, RIGHT }
 
+    /** Chat mode: the model's chat template and an optional system message (empty: none). */
+    public record Chat(ChatTemplate template, String system) {}
+
     public static final String TEXT = "{text}";
     public static final String LABELS = "{labels}";
     static final String SUMMARIZE = "Summarize the following text.\n\n{text}\n\nSummary:";
     static final String CLASSIFY = "Classify the following text as one of: {labels}.\n\n{text}\n\nLabel:";
+    /** Stands for the text while a chat template renders (private-use characters no template touches). */
+    private static final String MARK = "\uE000llmstream:text\uE001";
 
     private final Tokenizer tokenizer;
-    private final String prefix;
-    private final String suffix;
+    private final boolean chat;
     private final int maxTokens;
     private final Side side;
-    private final int templateTokens;
+    /** The prompt up to its last special token before the text, encoded with special tokens matched. */
+    private final int[] head;
+    /** The plain text just before and after the document text, encoded together with it. */
+    private final String before;
+    private final String after;
+    /** The rest of the prompt from its first special token after the text. */
+    private final int[] tail;
 
     /** A built prompt: its ids and whether the text had to be cut. */
     public record Prompt(int[] ids, boolean truncated) {}
@@ -33,8 +52,9 @@ public final class PromptBuilder {
     /**
      * @param template {@code summarize}, {@code classify} or a template string containing {@code {text}} (and
      *                 optionally {@code {labels}})
+     * @param chat     chat mode, or null for a plain prompt
      */
-    public PromptBuilder(Tokenizer tokenizer, String template, List<String> labels, int maxTokens, Side side) {
+    public PromptBuilder(Tokenizer tokenizer, String template, List<String> labels, int maxTokens, Side side, Chat chat) {
         String resolved = switch (template) {
             case "summarize" -> SUMMARIZE;
             case "classify" -> CLASSIFY;
@@ -49,16 +69,44 @@ public final class PromptBuilder {
             throw new IllegalArgumentException("prompt template must contain " + TEXT + " once: '" + template + "'");
         }
         this.tokenizer = tokenizer;
-        this.prefix = resolved.substring(0, at);
-        this.suffix = resolved.substring(at + TEXT.length());
+        this.chat = chat != null;
         this.maxTokens = maxTokens;
         this.side = side;
-        this.templateTokens = tokenizer.encode(prefix).length + tokenizer.encode(suffix).length
-                + tokenizer.addSpecialTokens(new int[0]).length;
+        String prefix;
+        String suffix;
+        if (chat == null) {
+            prefix = resolved.substring(0, at);
+            suffix = resolved.substring(at + TEXT.length());
+        } else {
+            String rendered = render(chat, resolved.replace(TEXT, MARK));
+            int mark = rendered.indexOf(MARK);
+            if (mark < 0 || rendered.indexOf(MARK, mark + 1) >= 0) {
+                throw new IllegalArgumentException("the chat template " + chat.template().origin()
+                        + " does not place the user message's text once, unchanged; it cannot build prompts");
+            }
+            prefix = rendered.substring(0, mark);
+            suffix = rendered.substring(mark + MARK.length());
+        }
+        int headEnd = this.chat ? lastSpecialEnd(prefix) : 0;
+        int tailStart = this.chat ? firstSpecialStart(suffix) : suffix.length();
+        this.head = tokenizer.encode(prefix.substring(0, headEnd), SpecialTokens.all());
+        this.before = prefix.substring(headEnd);
+        this.after = suffix.substring(0, tailStart);
+        this.tail = tokenizer.encode(suffix.substring(tailStart), SpecialTokens.all());
+        int templateTokens = build("").ids().length;
         if (templateTokens >= maxTokens) {
             throw new IllegalArgumentException("prompt template takes " + templateTokens
                     + " tokens, leaving no room for text within max.prompt.tokens=" + maxTokens);
         }
+    }
+
+    private static String render(Chat chat, String userMessage) {
+        List<ChatMessage> messages = new ArrayList<>(2);
+        if (!chat.system().isEmpty()) {
+            messages.add(ChatMessage.system(chat.system()));
+        }
+        messages.add(ChatMessage.user(userMessage));
+        return chat.template().render(messages, true);
     }
 
     /** Whether this is the built-in classification template (requests then carry the labels). */
@@ -67,21 +115,54 @@ public final class PromptBuilder {
     }
 
     public Prompt build(String text) {
-        int[] whole = tokenizer.addSpecialTokens(tokenizer.encode(prefix + text + suffix));
+        int[] whole = ids(text);
         if (whole.length <= maxTokens) {
             return new Prompt(whole, false);
         }
-        int[] textIds = tokenizer.encode(text);
-        int keep = Math.min(textIds.length, maxTokens - templateTokens);
-        int[] kept = side == Side.LEFT
-                ? Arrays.copyOfRange(textIds, textIds.length - keep, textIds.length)
-                : Arrays.copyOf(textIds, keep);
-        int[] p = tokenizer.encode(prefix);
-        int[] s = tokenizer.encode(suffix);
-        int[] ids = new int[p.length + kept.length + s.length];
-        System.arraycopy(p, 0, ids, 0, p.length);
-        System.arraycopy(kept, 0, ids, p.length, kept.length);
-        System.arraycopy(s, 0, ids, p.length + kept.length, s.length);
-        return new Prompt(tokenizer.addSpecialTokens(ids), true);
+        // cut the text to what the budget leaves, then shave more while the re-encoded prompt is still too long
+        int keep = Math.max(0, tokenizer.countTokens(text) - (whole.length - maxTokens));
+        while (true) {
+            Truncation t = side == Side.LEFT ? tokenizer.truncateLeft(text, keep) : tokenizer.truncate(text, keep);
+            String kept = side == Side.LEFT ? text.substring(t.charOffset()) : text.substring(0, t.charOffset());
+            int[] ids = ids(kept);
+            if (ids.length <= maxTokens || keep == 0) {
+                return new Prompt(ids, true);
+            }
+            keep = Math.max(0, keep - (ids.length - maxTokens));
+        }
+    }
+
+    /** The prompt's ids with {@code text} in it: the text and the plain template text around it encoded as one. */
+    private int[] ids(String text) {
+        int[] middle = tokenizer.encode(before + text + after, SpecialTokens.none());
+        int[] ids = new int[head.length + middle.length + tail.length];
+        System.arraycopy(head, 0, ids, 0, head.length);
+        System.arraycopy(middle, 0, ids, head.length, middle.length);
+        System.arraycopy(tail, 0, ids, head.length + middle.length, tail.length);
+        return chat ? ids : tokenizer.addSpecialTokens(ids);
+    }
+
+    /** Where the last special token in {@code s} ends (0 for none). */
+    private int lastSpecialEnd(String s) {
+        int end = 0;
+        for (String token : tokenizer.specialTokens().keySet()) {
+            int i = s.lastIndexOf(token);
+            if (i >= 0) {
+                end = Math.max(end, i + token.length());
+            }
+        }
+        return end;
+    }
+
+    /** Where the first special token in {@code s} starts ({@code s.length()} for none). */
+    private int firstSpecialStart(String s) {
+        int start = s.length();
+        for (String token : tokenizer.specialTokens().keySet()) {
+            int i = s.indexOf(token);
+            if (i >= 0) {
+                start = Math.min(start, i);
+            }
+        }
+        return start;
     }
 }

@@ -31,9 +31,10 @@ public record StreamSettings(
     public record Windows(boolean enabled, int length, int stride, WindowMode mode, WindowSlicer.Tail tail,
                           double validationFraction, String separatorToken) {}
 
-    public record Requests(boolean enabled, String template, List<String> labels, int maxPromptTokens,
-                           PromptBuilder.Side truncateSide, int maxNewTokens, float temperature, int topK, float topP,
-                           List<Integer> stopIds) {}
+    /** {@code chatTemplate}: a model directory or .jinja file for chat mode, empty for plain prompts. */
+    public record Requests(boolean enabled, String template, List<String> labels, String chatTemplate,
+                           String chatSystem, int maxPromptTokens, PromptBuilder.Side truncateSide, int maxNewTokens,
+                           float temperature, int topK, float topP, List<Integer> stopIds) {}
 
     public static final String DEFAULTS_RESOURCE = "/tokenizer-stream.properties";
 
@@ -55,6 +56,8 @@ public record StreamSettings(
                 s.bool("requests.enabled"),
                 s.string("requests.template"),
                 s.list("requests.labels"),
+                s.string("requests.chat.template", ""),
+                s.string("requests.chat.system", ""),
                 s.integer("requests.max.prompt.tokens"),
                 s.enumValue("requests.truncate", PromptBuilder.Side.class),
                 s.integer("requests.max.new.tokens"),

@@ -12,6 +12,9 @@ import io.llmstream.schemas.TrainingWindow;
 import io.llmstream.schemas.registry.SchemaRegistryClient;
 import io.llmstream.schemas.serde.AvroSerde;
 import io.llmstream.tokenizer.Tokenizer;
+import io.llmstream.tokenizer.chat.ChatTemplate;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
@@ -64,7 +67,9 @@ public final class TokenizerTopology {
                             .withName("windows-sink"));
         }
         if (settings.requests().enabled()) {
-            documents.processValues(() -> new BuildRequest(settings.requests(), tokenizer, metrics), Named.as("build-request"))
+            PromptBuilder prompts = promptBuilder(settings.requests(), tokenizer);
+            documents.processValues(() -> new BuildRequest(settings.requests(), prompts, tokenizer, metrics),
+                            Named.as("build-request"))
                     .to(settings.requestsTopic(), Produced.with(keys, AvroSerde.specific(InferenceRequest.class, registry, false))
                             .withName("requests-sink"));
         }
@@ -86,6 +91,23 @@ public final class TokenizerTopology {
                     PACKING_STORE);
         }
         return tokens.processValues(() -> new SliceWindows(slicer, splits, metrics), Named.as("slice-windows"));
+    }
+
+    /** The prompt builder of the settings: plain, or chat mode with the template loaded here, at start. */
+    static PromptBuilder promptBuilder(StreamSettings.Requests settings, Tokenizer tokenizer) {
+        PromptBuilder.Chat chat = null;
+        if (!settings.chatTemplate().isEmpty()) {
+            try {
+                chat = new PromptBuilder.Chat(ChatTemplate.load(Path.of(settings.chatTemplate())), settings.chatSystem());
+            } catch (IOException e) {
+                throw new IllegalArgumentException("requests.chat.template: cannot read " + settings.chatTemplate()
+                        + ": " + e.getMessage(), e);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("requests.chat.template: " + e.getMessage(), e);
+            }
+        }
+        return new PromptBuilder(tokenizer, settings.template(), settings.labels(), settings.maxPromptTokens(),
+                settings.truncateSide(), chat);
     }
 
     /** The id of the separator: a special token's text, or a plain id. */
@@ -269,10 +291,10 @@ public final class TokenizerTopology {
         private final StreamMetrics metrics;
         private FixedKeyProcessorContext<String, InferenceRequest> context;
 
-        BuildRequest(StreamSettings.Requests settings, Tokenizer tokenizer, StreamMetrics metrics) {
+        BuildRequest(StreamSettings.Requests settings, PromptBuilder prompts, Tokenizer tokenizer,
+                     StreamMetrics metrics) {
             this.settings = settings;
-            this.prompts = new PromptBuilder(tokenizer, settings.template(), settings.labels(), settings.maxPromptTokens(),
-                    settings.truncateSide());
+            this.prompts = prompts;
             this.fingerprint = tokenizer.fingerprint();
             this.metrics = metrics;
         }

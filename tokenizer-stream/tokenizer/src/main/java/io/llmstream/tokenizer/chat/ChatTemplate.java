@@ -78,6 +78,21 @@ public final class ChatTemplate {
         return Optional.of(new ChatTemplate(config + " (chat_template)", template.asText(), specials));
     }
 
+    /**
+     * A model directory's template ({@link #fromModelDirectory}), or a Jinja file with the special tokens of the
+     * tokenizer_config.json beside it; a clear error when there is none.
+     */
+    public static ChatTemplate load(Path path) throws IOException {
+        if (Files.isDirectory(path)) {
+            return fromModelDirectory(path).orElseThrow(() -> new ChatTemplateException(path
+                    + " has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json)"));
+        }
+        if (!Files.isRegularFile(path)) {
+            throw new ChatTemplateException("no chat template at " + path + " (a model directory or a .jinja file)");
+        }
+        return fromFile(path, path.toAbsolutePath().getParent());
+    }
+
     /** A template file (Jinja source) used with a model directory's special tokens. */
     public static ChatTemplate fromFile(Path file, Path modelDir) throws IOException {
         Path config = modelDir == null ? null : modelDir.resolve("tokenizer_config.json");
