@@ -351,47 +351,35 @@ final class Values {
     }
 
     private static Object arithmetic(String op, Object a, Object b) {
-        boolean integers = isInteger(a) && isInteger(b);
-        if (integers) {
+        if ((op.equals("/") || op.equals("//") || op.equals("%")) && toDouble(b) == 0) {
+            throw new TemplateError("division by zero");
+        }
+        if (isInteger(a) && isInteger(b) && !op.equals("/")) {
             long x = toLong(a);
             long y = toLong(b);
-            switch (op) {
-                case "+": return x + y;
-                case "-": return x - y;
-                case "*": return x * y;
-                case "/":
-                    divisionCheck(y);
-                    return (double) x / y;
-                case "//":
-                    divisionCheck(y);
-                    return Math.floorDiv(x, y);
-                case "%":
-                    divisionCheck(y);
-                    return Math.floorMod(x, y);
-                case "**":
-                    return y >= 0 ? (Object) power(x, y) : (Object) Math.pow(x, y);
-                default: break;
-            }
+            return switch (op) {
+                case "+" -> x + y;
+                case "-" -> x - y;
+                case "*" -> x * y;
+                case "//" -> Math.floorDiv(x, y);
+                case "%" -> Math.floorMod(x, y);
+                default -> y >= 0 ? (Object) power(x, y) : (Object) Math.pow(x, y); // **
+            };
         }
         double x = toDouble(a);
         double y = toDouble(b);
-        switch (op) {
-            case "+": return x + y;
-            case "-": return x - y;
-            case "*": return x * y;
-            case "/":
-                divisionCheck(y);
-                return x / y;
-            case "//":
-                divisionCheck(y);
-                return Math.floor(x / y);
-            case "%":
-                divisionCheck(y);
-                double m = x % y;
-                return (m != 0 && (m < 0) != (y < 0)) ? m + y : m;
-            case "**": return Math.pow(x, y);
-            default: throw new TemplateError("unknown operator " + op);
-        }
+        return switch (op) {
+            case "+" -> x + y;
+            case "-" -> x - y;
+            case "*" -> x * y;
+            case "/" -> x / y;
+            case "//" -> Math.floor(x / y);
+            case "%" -> {
+                double m = x % y; // Python: the result takes the divisor's sign
+                yield (m != 0 && (m < 0) != (y < 0)) ? m + y : m;
+            }
+            default -> Math.pow(x, y); // **
+        };
     }
 
     private static long power(long base, long exponent) {
@@ -400,12 +388,6 @@ final class Values {
             result = Math.multiplyExact(result, base);
         }
         return result;
-    }
-
-    private static void divisionCheck(double divisor) {
-        if (divisor == 0) {
-            throw new TemplateError("division by zero");
-        }
     }
 
     static Object negate(Object v) {
@@ -535,31 +517,11 @@ final class Values {
         }
     }
 
+    /** Python's name of the value's type, for error messages. */
     static String typeName(Object v) {
-        if (v == null) {
-            return "NoneType";
-        }
-        if (v instanceof Undefined) {
-            return "Undefined";
-        }
-        if (v instanceof Boolean) {
-            return "bool";
-        }
-        if (v instanceof Long) {
-            return "int";
-        }
-        if (v instanceof Double) {
-            return "float";
-        }
-        if (v instanceof String) {
-            return "str";
-        }
-        if (v instanceof List) {
-            return "list";
-        }
-        if (v instanceof Map) {
-            return "dict";
-        }
-        return v.getClass().getSimpleName();
+        return v == null ? "NoneType" : v instanceof Undefined ? "Undefined" : v instanceof Boolean ? "bool"
+                : v instanceof Long ? "int" : v instanceof Double ? "float" : v instanceof String ? "str"
+                : v instanceof Tuple ? "tuple" : v instanceof List ? "list" : v instanceof Map ? "dict"
+                : v.getClass().getSimpleName();
     }
 }
