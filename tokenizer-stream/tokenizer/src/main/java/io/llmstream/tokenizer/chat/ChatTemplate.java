@@ -56,13 +56,13 @@ public final class ChatTemplate {
      */
     public static Optional<ChatTemplate> fromModelDirectory(Path dir) throws IOException {
         Path config = dir.resolve("tokenizer_config.json");
-        JsonNode root = Files.isRegularFile(config) ? new ObjectMapper().readTree(config.toFile()) : null;
-        Map<String, Object> specials = root == null ? Map.of() : specialTokens(root);
+        JsonNode root = tokenizerConfig(dir);
+        Map<String, Object> specials = specialTokens(root);
         Path jinja = dir.resolve("chat_template.jinja");
         if (Files.isRegularFile(jinja)) {
             return Optional.of(new ChatTemplate(jinja.toString(), Files.readString(jinja), specials));
         }
-        JsonNode template = root == null ? null : root.get("chat_template");
+        JsonNode template = root.get("chat_template");
         if (template == null || template.isNull()) {
             return Optional.empty();
         }
@@ -90,15 +90,15 @@ public final class ChatTemplate {
         if (!Files.isRegularFile(path)) {
             throw new ChatTemplateException("no chat template at " + path + " (a model directory or a .jinja file)");
         }
-        return fromFile(path, path.toAbsolutePath().getParent());
+        return new ChatTemplate(path.toString(), Files.readString(path),
+                specialTokens(tokenizerConfig(path.toAbsolutePath().getParent())));
     }
 
-    /** A template file (Jinja source) used with a model directory's special tokens. */
-    public static ChatTemplate fromFile(Path file, Path modelDir) throws IOException {
-        Path config = modelDir == null ? null : modelDir.resolve("tokenizer_config.json");
-        Map<String, Object> specials = config != null && Files.isRegularFile(config)
-                ? specialTokens(new ObjectMapper().readTree(config.toFile())) : Map.of();
-        return new ChatTemplate(file.toString(), Files.readString(file), specials);
+    /** The directory's tokenizer_config.json, or an empty object when it has none. */
+    private static JsonNode tokenizerConfig(Path dir) throws IOException {
+        Path config = dir.resolve("tokenizer_config.json");
+        ObjectMapper json = new ObjectMapper();
+        return Files.isRegularFile(config) ? json.readTree(config.toFile()) : json.createObjectNode();
     }
 
     private static Map<String, Object> specialTokens(JsonNode root) {

@@ -288,7 +288,7 @@ final class Values {
             return s.contains(sub);
         }
         if (container instanceof Map<?, ?> m) {
-            return m.containsKey(item instanceof Integer i ? (long) i : item);
+            return m.containsKey(item);
         }
         if (container instanceof List<?> list) {
             for (Object o : list) {
