@@ -147,10 +147,8 @@ final class Encoder {
         if (from >= to) {
             return true;
         }
-        if (sentencePiece != null) { // one piece, "▁" before it: its tokens' bytes spell " " + the text
-            int n = sentencePiece.symbols(s, from, to, call.scratch);
-            bpe.encodeSymbols(call.scratch.symbols, n, call.out, call.scratch);
-            return logged(from, to, true, nz, call);
+        if (sentencePiece != null) {
+            return encodeSentencePiece(s, from, to, nz, call);
         }
         if (scanner != null) {
             return encodeScanned(s, from, to, nz, call);
@@ -162,6 +160,21 @@ final class Encoder {
             if (!encodePiece(s, pieces.start(i), pieces.end(i), pieces.flag(i), nz, call)) {
                 return false;
             }
+        }
+        return true;
+    }
+
+    /** SentencePiece-style: the text's pieces (one, or one per word), the first after a "▁" if the scheme says so. */
+    private boolean encodeSentencePiece(char[] s, int from, int to, TextNormalizer.Normalized nz, Call call) {
+        boolean prefixed = sentencePiece.prefixes(s, from, to);
+        for (int start = from; start < to; prefixed = false) {
+            int end = sentencePiece.pieceEnd(s, start, to);
+            int n = sentencePiece.symbols(s, start, end, prefixed, call.scratch);
+            bpe.encodeSymbols(call.scratch.symbols, n, call.out, call.scratch);
+            if (!logged(start, end, prefixed, nz, call)) { // a prefixed piece's tokens spell " " + its text
+                return false;
+            }
+            start = end;
         }
         return true;
     }

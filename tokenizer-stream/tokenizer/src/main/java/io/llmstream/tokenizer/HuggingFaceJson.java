@@ -23,8 +23,8 @@ import java.util.Set;
  * Reads HuggingFace tokenizer.json files of the byte-level BPE family (GPT-2, GPT-4o, Llama-3, Qwen2/3, DeepSeek-V3
  * and the files {@link BpeTrainer} writes). Supported: model BPE (merges as "a b" strings or [a, b] pairs,
  * ignore_merges), added tokens, normalizers NFC/NFD/NFKC/NFKD and Sequence of them, pre-tokenizers Split and Sequence
- * of Splits ending in ByteLevel, decoder ByteLevel; and the SentencePiece-style BPE of Llama-2 / Mistral / TinyLlama
- * (byte_fallback, see {@link SentencePiece}). Anything else is refused at load, naming the component.
+ * of Splits ending in ByteLevel, decoder ByteLevel; and the SentencePiece-style BPE of Llama-2 / Mistral / TinyLlama /
+ * Gemma (byte_fallback, see {@link SentencePiece}). Anything else is refused at load, naming the component.
  */
 final class HuggingFaceJson {
     /** Field names are not canonicalized: a vocab has 200k distinct ones, each seen once. */
@@ -189,40 +189,51 @@ final class HuggingFaceJson {
     }
 
     /**
-     * The SentencePiece-style BPE of Llama-2, Mistral and TinyLlama files: byte_fallback, normalizers Prepend("▁") and
-     * Replace(" ", "▁"), no pre-tokenizer, and the decoder that undoes them (Replace, ByteFallback, Fuse, Strip). A
-     * token decodes as its text with "▁" as a space, a byte token {@code <0xNN>} as its byte.
+     * The SentencePiece-style BPE of Llama-2, Mistral, TinyLlama and Gemma files: byte_fallback; spaces made "▁" by the
+     * normalizers Prepend("▁") + Replace(" ", "▁") (Llama-2), Replace alone (Gemma) or a Metaspace pre-tokenizer
+     * (newer Llama and Mistral files); a decoder that undoes them (Replace or Metaspace, ByteFallback, Fuse, and
+     * Strip where a prefix is stripped). A token decodes as its text with "▁" as a space, a byte token
+     * {@code <0xNN>} as its byte.
      */
     private static Tokenizer readSentencePiece(String name, Parsed parsed) {
         JsonNode root = parsed.root();
-        String space = String.valueOf(SentencePiece.SPACE);
-        JsonNode normalizer = root.path("normalizer");
-        List<JsonNode> steps = new ArrayList<>();
-        if (normalizer.path("type").asText().equals("Sequence")) {
-            normalizer.path("normalizers").forEach(steps::add);
-        } else if (!normalizer.isMissingNode() && !normalizer.isNull()) {
-            steps.add(normalizer);
-        }
-        boolean prepends = steps.size() == 2 && steps.get(0).path("type").asText().equals("Prepend")
-                && steps.get(0).path("prepend").asText().equals(space)
-                && steps.get(1).path("type").asText().equals("Replace")
-                && steps.get(1).path("pattern").path("String").asText().equals(" ")
-                && steps.get(1).path("content").asText().equals(space);
-        if (!prepends) {
-            throw unsupported("normalizer", normalizer.toString(), "BPE with byte_fallback is supported with the "
-                    + "normalizers Prepend(\"\u2581\") and Replace(\" \", \"\u2581\"), as Llama-2 and Mistral have");
+        List<JsonNode> steps = sequence(root.path("normalizer"), "normalizers");
+        List<String> types = steps.stream().map(n -> n.path("type").asText()).toList();
+        boolean prepends = types.equals(List.of("Prepend", "Replace")) && isSpace(steps.get(0).path("prepend"));
+        boolean replaces = (prepends || types.equals(List.of("Replace"))) && replacesSpaces(steps.get(steps.size() - 1));
+        if (!types.isEmpty() && !replaces) {
+            throw unsupported("normalizer", root.path("normalizer").toString(), "BPE with byte_fallback is supported "
+                    + "with the normalizers Prepend(\"\u2581\") + Replace(\" \", \"\u2581\") or Replace alone");
         }
         JsonNode pre = root.path("pre_tokenizer");
+        SentencePiece.Prefix prefix = prepends ? SentencePiece.Prefix.ALWAYS : SentencePiece.Prefix.NEVER;
+        boolean splits = false;
         if (!pre.isMissingNode() && !pre.isNull()) {
-            throw unsupported("pre_tokenizer", pre.path("type").asText(), "BPE with byte_fallback is supported "
-                    + "without a pre-tokenizer");
+            if (!pre.path("type").asText().equals("Metaspace") || !isSpace(pre.path("replacement")) || prepends) {
+                throw unsupported("pre_tokenizer", pre.toString(), "BPE with byte_fallback is supported with none or "
+                        + "Metaspace(\"\u2581\") after no normalizer or Replace");
+            }
+            prefix = metaspacePrefix(pre, "pre_tokenizer");
+            splits = pre.path("split").asBoolean(true);
+        } else if (!replaces) {
+            throw unsupported("normalizer", "null", "BPE with byte_fallback needs spaces made \"\u2581\" by a "
+                    + "normalizer or a Metaspace pre-tokenizer");
         }
-        List<String> decoders = new ArrayList<>();
-        root.path("decoder").path("decoders").forEach(d -> decoders.add(d.path("type").asText()));
-        if (!decoders.equals(List.of("Replace", "ByteFallback", "Fuse", "Strip"))) {
-            throw unsupported("decoder", root.path("decoder").toString(), "supported with byte_fallback: Sequence of "
-                    + "Replace, ByteFallback, Fuse, Strip");
+        JsonNode decoder = root.path("decoder");
+        List<JsonNode> decoders = sequence(decoder, "decoders");
+        List<String> names = decoders.stream().map(d -> d.path("type").asText()).toList();
+        boolean strip = names.size() == 4 && names.get(3).equals("Strip") && decoders.get(3).path("content").asText().equals(" ")
+                && decoders.get(3).path("start").asInt() == 1 && decoders.get(3).path("stop").asInt() == 0;
+        JsonNode first = decoders.isEmpty() ? decoder : decoders.get(0);
+        boolean unreplaces = first.path("type").asText().equals("Replace") && isSpace(first.path("pattern").path("String"))
+                && first.path("content").asText().equals(" ");
+        boolean metaspace = first.path("type").asText().equals("Metaspace") && isSpace(first.path("replacement"));
+        if (!(unreplaces || metaspace) || names.size() != (strip ? 4 : 3)
+                || !names.subList(1, 3).equals(List.of("ByteFallback", "Fuse"))) {
+            throw unsupported("decoder", decoder.toString(), "supported with byte_fallback: Sequence of Replace(\"\u2581\", "
+                    + "\" \") or Metaspace, ByteFallback, Fuse and an optional Strip(\" \", 1, 0)");
         }
+        strip |= metaspace && metaspacePrefix(first, "decoder") != SentencePiece.Prefix.NEVER;
         List<AddedTokens.Token> added = addedTokens(root);
         Set<Integer> addedIds = ids(added);
         Vocabulary.Builder builder = new Vocabulary.Builder();
@@ -271,8 +282,40 @@ final class HuggingFaceJson {
         }
         BytePairEncoder bpe = BytePairEncoder.characterMerges(builder.build(), left, right, result);
         return new Tokenizer(name, bpe, PreTokenizer.NONE, TextNormalizer.NONE,
-                new AddedTokens(added, TextNormalizer.NONE), new SentencePiece(characters, byteIds),
+                new AddedTokens(added, TextNormalizer.NONE), new SentencePiece(characters, byteIds, prefix, splits, strip),
                 SpecialTokenTemplate.read(root.path("post_processor")));
+    }
+
+    /** The steps of a Sequence (its {@code field}), or the one component, or none for null. */
+    private static List<JsonNode> sequence(JsonNode node, String field) {
+        List<JsonNode> steps = new ArrayList<>();
+        if (node.path("type").asText().equals("Sequence")) {
+            node.path(field).forEach(steps::add);
+        } else if (!node.isMissingNode() && !node.isNull()) {
+            steps.add(node);
+        }
+        return steps;
+    }
+
+    private static boolean isSpace(JsonNode text) {
+        return text.asText().equals(String.valueOf(SentencePiece.SPACE));
+    }
+
+    private static boolean replacesSpaces(JsonNode replace) {
+        return replace.path("type").asText().equals("Replace") && replace.path("pattern").path("String").asText().equals(" ")
+                && isSpace(replace.path("content"));
+    }
+
+    /** A Metaspace's prepend_scheme, or its legacy add_prefix_space (true: always). */
+    private static SentencePiece.Prefix metaspacePrefix(JsonNode metaspace, String component) {
+        String scheme = metaspace.path("prepend_scheme")
+                .asText(metaspace.path("add_prefix_space").asBoolean(true) ? "always" : "never");
+        return switch (scheme) {
+            case "always" -> SentencePiece.Prefix.UNLESS_SPACE;
+            case "first" -> SentencePiece.Prefix.FIRST;
+            case "never" -> SentencePiece.Prefix.NEVER;
+            default -> throw unsupported(component, "Metaspace prepend_scheme " + scheme, "always, first or never");
+        };
     }
 
     /** The file's added_tokens; normalized defaults to true for non-special ones, as in HuggingFace tokenizers. */

@@ -5,14 +5,30 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The first step of SentencePiece-style BPE, as the tokenizer.json files of Llama-2, Mistral and TinyLlama spell it
- * (normalizers Prepend("▁") and Replace(" ", "▁"), no pre-tokenizer, BPE with byte_fallback): a text is one piece whose
- * spaces are U+2581 "▁" and which starts with one, cut into characters; a character is its token, or, where the
- * vocabulary has none, the byte tokens {@code <0xNN>} of its UTF-8 bytes. {@link BytePairEncoder#encodeSymbols} merges
- * them.
+ * The first step of SentencePiece-style BPE (BPE with byte_fallback), as the tokenizer.json files of Llama-2, Mistral,
+ * TinyLlama and Gemma spell it: a text between added tokens has its spaces as U+2581 "▁", may get a "▁" before it
+ * ({@link Prefix}), and is one piece or ({@link #splits}) is cut before each "▁"; a piece is cut into characters, a
+ * character is its token or, where the vocabulary has none, the byte tokens {@code <0xNN>} of its UTF-8 bytes.
+ * {@link BytePairEncoder#encodeSymbols} merges them.
  */
 final class SentencePiece {
     static final char SPACE = '\u2581';
+
+    /** When a text between added tokens gets a "▁" before it. */
+    enum Prefix {
+        /** Always (normalizer Prepend("▁"), Llama-2's legacy files). */
+        ALWAYS,
+        /** Unless it starts with a space (Metaspace prepend_scheme "always"). */
+        UNLESS_SPACE,
+        /** Only the text at the very start, unless it starts with a space (Metaspace "first"). */
+        FIRST,
+        /** Never (Gemma, Metaspace "never"). */
+        NEVER
+    }
+
+    private final Prefix prefix;
+    private final boolean splits;
+    private final boolean stripsDecodedSpace;
 
     /** A char's token id, -1 for none; astral characters in {@link #astral}. */
     private final int[] bmp = new int[1 << 16];
@@ -23,8 +39,14 @@ final class SentencePiece {
     /**
      * @param characters the vocabulary's tokens of one character, by code point
      * @param byteIds    the ids of {@code <0x00>} to {@code <0xFF>}
+     * @param splits     whether each "▁" starts a piece of its own (Metaspace split)
+     * @param stripsDecodedSpace whether decoding drops one space at the start (the decoders Strip and Metaspace)
      */
-    SentencePiece(Map<Integer, Integer> characters, int[] byteIds) {
+    SentencePiece(Map<Integer, Integer> characters, int[] byteIds, Prefix prefix, boolean splits,
+                  boolean stripsDecodedSpace) {
+        this.prefix = prefix;
+        this.splits = splits;
+        this.stripsDecodedSpace = stripsDecodedSpace;
         Arrays.fill(bmp, -1);
         characters.forEach((cp, id) -> {
             if (cp < bmp.length) {
@@ -43,15 +65,57 @@ final class SentencePiece {
         }
     }
 
+    boolean splits() {
+        return splits;
+    }
+
+    boolean stripsDecodedSpace() {
+        return stripsDecodedSpace;
+    }
+
+    /** Whether the text {@code s[from, to)} (not empty) between added tokens gets a "▁" before it. */
+    boolean prefixes(char[] s, int from, int to) {
+        return switch (prefix) {
+            case ALWAYS -> true;
+            case UNLESS_SPACE -> !isSpace(s[from]);
+            case FIRST -> from == 0 && !isSpace(s[from]);
+            case NEVER -> false;
+        };
+    }
+
+    /** Where the piece that starts at {@code from} ends: before the next space when {@link #splits}, else at {@code to}. */
+    int pieceEnd(char[] s, int from, int to) {
+        if (!splits) {
+            return to;
+        }
+        int i = from + 1;
+        while (i < to && !isSpace(s[i])) {
+            i++;
+        }
+        return i;
+    }
+
+    static boolean isSpace(char c) {
+        return c == ' ' || c == SPACE;
+    }
+
+    /** How this step differs from Llama-2's (for fingerprints; empty for Llama-2's). */
+    String describe() {
+        return prefix == Prefix.ALWAYS && !splits && stripsDecodedSpace ? ""
+                : "prefix=" + prefix + ",split=" + splits + ",strip=" + stripsDecodedSpace + ";";
+    }
+
     /**
-     * Writes the initial symbols of {@code s[from, to)} (not empty, no lone surrogates) to {@code scratch.symbols};
-     * returns their count.
+     * Writes the initial symbols of {@code s[from, to)} (not empty, no lone surrogates), after a "▁" when
+     * {@code prefixed}, to {@code scratch.symbols}; returns their count.
      */
-    int symbols(char[] s, int from, int to, Scratch scratch) {
+    int symbols(char[] s, int from, int to, boolean prefixed, Scratch scratch) {
         scratch.ensureSymbols(3 * (to - from) + 2); // a char is at most 3 UTF-8 bytes, a surrogate pair 4 for 2
         int[] out = scratch.symbols;
         int n = 0;
-        out[n++] = space;
+        if (prefixed) {
+            out[n++] = space;
+        }
         for (int i = from; i < to; i++) {
             char c = s[i];
             int id;

@@ -220,7 +220,7 @@ public final class Tokenizer {
         for (int id : ids) {
             at = vocabulary.copy(id, bytes, at);
         }
-        if (sentencePiece != null && length > 0 && bytes[0] == ' ') {
+        if (sentencePiece != null && sentencePiece.stripsDecodedSpace() && length > 0 && bytes[0] == ' ') {
             return Arrays.copyOfRange(bytes, 1, length); // the "▁" encoding put before the text
         }
         return bytes;
@@ -274,7 +274,7 @@ public final class Tokenizer {
             throw new IllegalStateException(e);
         }
         update(digest, "llmstream-tokenizer-1;" + (bpe.wholePieceFirst() ? "whole-piece-first;" : "")
-                + (sentencePiece != null ? "sentencepiece;" : "")
+                + (sentencePiece != null ? "sentencepiece;" + sentencePiece.describe() : "")
                 + preTokenizer.describe() + ";" + normalizer.describe());
         vocabulary.digest(digest);
         long[] merges = bpe.mergeRules();
