@@ -119,7 +119,8 @@ public final class ServingGraph {
             }
         }
         if (head < 0 || !isPlainMatMul(graph.getNode(head)) || defaultOpset(proto) < SLICE_INPUTS_OPSET
-                || graph.getInputList().stream().anyMatch(v -> v.getName().equals(LOGITS_TO_KEEP))) {
+                || graph.getInputList().stream().anyMatch(v -> v.getName().equals(LOGITS_TO_KEEP)
+                        || v.getName().equals(OnnxNames.NUM_LOGITS_TO_KEEP))) { // an export that keeps logits itself
             return Optional.empty();
         }
         NodeProto matMul = graph.getNode(head);

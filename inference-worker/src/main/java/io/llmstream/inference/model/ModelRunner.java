@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +23,8 @@ import java.util.Map;
  * direct buffers it keeps between calls, has ONNX Runtime write logits and presents into direct buffers too (pinned
  * outputs), and hands the logits back as a buffer view. Row {@code r} of a pass takes {@code tokens.count(r)} new tokens
  * left-padded to the pass's width; position ids continue each row's real tokens ({@code cumsum(mask) - 1}, 1 on padding).
- * A pass asks for the logits of its last {@code keep} columns; graphs with {@link ServingGraph#LOGITS_TO_KEEP} compute
- * only those, others compute all and the rest are ignored.
+ * A pass asks for the logits of its last {@code keep} columns; graphs with {@link ServingGraph#LOGITS_TO_KEEP} or
+ * {@code num_logits_to_keep} compute only those, others compute all and the rest are ignored.
  *
  * <p>Not thread-safe: one thread drives a runner.
  */
@@ -57,7 +58,7 @@ public final class ModelRunner {
     private final long[] pastShape = new long[4];
     private final long[] presentShape = new long[4];
     private final long[] logitShape = new long[3];
-    private final long[] keepShape = {1};
+    private final long[] keepShape;
     private final LongBuffer keepInput = longs(1);
     private LongBuffer ids = longs(0);
     private LongBuffer positions = longs(0);
@@ -74,6 +75,8 @@ public final class ModelRunner {
         this.model = model;
         ModelSignature s = model.signature();
         this.vocab = s.vocabSize();
+        this.keepShape = new long[s.logitsToKeepRank()];
+        Arrays.fill(keepShape, 1);
         this.pastNames = new String[s.layers() * 2];
         this.presentNames = new String[s.layers() * 2];
         for (int i = 0; i < s.layers(); i++) {
@@ -174,7 +177,7 @@ public final class ModelRunner {
             inputs.put(OnnxNames.ATTENTION_MASK, track(OnnxTensor.createTensor(env, view(mask, rows * total), maskShape)));
             if (keeps) {
                 keepInput.put(0, columns);
-                inputs.put(ServingGraph.LOGITS_TO_KEEP, track(OnnxTensor.createTensor(env, keepInput, keepShape)));
+                inputs.put(s.logitsToKeep(), track(OnnxTensor.createTensor(env, keepInput, keepShape)));
             }
             if (s.cacheBranch()) {
                 inputs.put(OnnxNames.USE_CACHE_BRANCH, track(OnnxTensor.createTensor(env, CACHE_BRANCH)));

@@ -22,8 +22,10 @@ import java.util.Map;
  * @param vocabSize   logits per position
  * @param positionIds whether the graph takes {@code position_ids}; without them a left-padded row would get shifted
  *                    positions, so such models are served one request at a time
- * @param keepsLogits whether the graph takes {@link ServingGraph#LOGITS_TO_KEEP}, so a pass can ask for the logits of
- *                    its last positions only
+ * @param logitsToKeep the graph's input that asks for the logits of the last positions only: {@link
+ *                    ServingGraph#LOGITS_TO_KEEP} (int64 [1], the worker's edit) or an export's own {@link
+ *                    OnnxNames#NUM_LOGITS_TO_KEEP} (int64 scalar); null when it has none
+ * @param logitsToKeepRank that input's rank, 0 or 1
  * @param cachePrecision  the element type of the past and present tensors
  * @param logitsPrecision the element type of the logits
  * @param cacheBranch     whether the graph is a legacy merged decoder with a {@code use_cache_branch} input; it is
@@ -33,8 +35,13 @@ import java.util.Map;
  *                        result is the one the request gets alone
  */
 public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize, boolean positionIds,
-                             boolean keepsLogits, Precision cachePrecision, Precision logitsPrecision,
-                             boolean cacheBranch, boolean rowsCoupled) {
+                             String logitsToKeep, int logitsToKeepRank, Precision cachePrecision,
+                             Precision logitsPrecision, boolean cacheBranch, boolean rowsCoupled) {
+
+    /** Whether a pass can ask for the logits of its last positions only. */
+    public boolean keepsLogits() {
+        return logitsToKeep != null;
+    }
 
     /** Values a config file may supply for dimensions the graph leaves symbolic; 0 where unknown. */
     record Hints(int kvHeads, int headDim, int vocabSize) {}
@@ -79,11 +86,19 @@ public record ModelSignature(int layers, int kvHeads, int headDim, int vocabSize
         int kvHeads = dimension(cache[1], hints.kvHeads(), "KV heads");
         int headDim = dimension(cache[3], hints.headDim(), "head size");
         int vocab = dimension(logitShape[2], hints.vocabSize(), "vocabulary size");
-        boolean keepsLogits = inputs.containsKey(ServingGraph.LOGITS_TO_KEEP);
-        if (keepsLogits) {
-            requireTensor(inputs, ServingGraph.LOGITS_TO_KEEP, OnnxJavaType.INT64, "input");
+        String keep = null;
+        int keepRank = 0;
+        for (String name : new String[] {ServingGraph.LOGITS_TO_KEEP, OnnxNames.NUM_LOGITS_TO_KEEP}) {
+            if (inputs.containsKey(name)) {
+                keep = name;
+                keepRank = requireTensor(inputs, name, OnnxJavaType.INT64, "input").getShape().length;
+                if (keepRank > 1) {
+                    throw new ModelLoadException("input '" + name + "' has rank " + keepRank + ", expected a scalar or [1]");
+                }
+                break;
+            }
         }
-        return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds, keepsLogits, cachePrecision,
+        return new ModelSignature(layers, kvHeads, headDim, vocab, positionIds, keep, keepRank, cachePrecision,
                 logitsPrecision, cacheBranch, rowsCoupled);
     }
 

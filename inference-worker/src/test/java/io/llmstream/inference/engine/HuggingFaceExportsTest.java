@@ -9,6 +9,12 @@ import io.llmstream.inference.model.ModelLoader;
 import io.llmstream.inference.model.Precision;
 import io.llmstream.inference.model.RuntimeOptions;
 import io.llmstream.schemas.FinishReason;
+import io.llmstream.schemas.model.OnnxNames;
+import io.llmstream.schemas.onnx.OnnxProto.GraphProto;
+import io.llmstream.schemas.onnx.OnnxProto.ModelProto;
+import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
+import io.llmstream.schemas.onnx.OnnxProto.TensorProto;
+import io.llmstream.schemas.onnx.OnnxProtos;
 import io.llmstream.tokenizer.SpecialTokens;
 import io.llmstream.tokenizer.Tokenizer;
 import ai.onnxruntime.NodeInfo;
@@ -19,6 +25,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,6 +33,8 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -89,6 +98,62 @@ class HuggingFaceExportsTest {
                 assertThat(batch.get(i)).as("%s prompt %d in a mixed batch", fixture, i).isEqualTo(alone);
             }
         }
+    }
+
+    /**
+     * onnx-community exports may take {@code num_logits_to_keep} (an int64 scalar: logits for the last this-many
+     * positions, 0 for all): the worker feeds it, asks for the last position only and serves the graph without its
+     * own logits edit. The input is added here to llama-fp32's graph as transformers defines it ({@code
+     * hidden[:, -k:, :]} before the output projection).
+     */
+    @Test
+    void anExportsOwnNumLogitsToKeepInputIsFedAndServesTheSameTokens(@TempDir Path dir) throws IOException, OrtException {
+        Path source = MODELS.resolve("llama-fp32");
+        for (String file : List.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(source.resolve(file), dir.resolve(file));
+        }
+        Files.write(dir.resolve("model.onnx"), withNumLogitsToKeep(Files.readAllBytes(source.resolve("model.onnx"))));
+        JsonNode expected = JSON.readTree(source.resolve("expected.json").toFile());
+        List<int[]> prompts = ints(expected.path("prompts"));
+        List<int[]> want = ints(expected.path("hfFp32"));
+        Sampling greedy = Sampling.greedy(expected.path("maxNewTokens").asInt());
+        try (DecoderModel model = ModelLoader.load(dir, RuntimeOptions.cpu())) {
+            assertThat(model.signature().logitsToKeep()).isEqualTo(OnnxNames.NUM_LOGITS_TO_KEEP);
+            assertThat(model.signature().logitsToKeepRank()).isZero();
+            assertThat(model.graphEdits()).doesNotContain("logits of the last positions");
+            List<Generation> batch = Generator.generateAll(model, prompts,
+                    Collections.nCopies(prompts.size(), greedy), BatchLimits.of(8));
+            for (int i = 0; i < prompts.size(); i++) {
+                Generation alone = Generator.generate(model, prompts.get(i), greedy);
+                assertGenerated(alone, want.get(i), model);
+                assertThat(batch.get(i)).as("prompt %d in a mixed batch", i).isEqualTo(alone);
+            }
+        }
+    }
+
+    /** The graph with an int64 scalar input {@code num_logits_to_keep} slicing the hidden states before the head. */
+    private static byte[] withNumLogitsToKeep(byte[] onnx) throws IOException {
+        ModelProto model = ModelProto.parseFrom(onnx);
+        GraphProto graph = model.getGraph();
+        int head = 0;
+        while (!graph.getNode(head).getOutputList().contains(OnnxNames.LOGITS)) {
+            head++;
+        }
+        NodeProto matMul = graph.getNode(head);
+        assertThat(matMul.getOpType()).isEqualTo("MatMul");
+        long[] vector = {1};
+        GraphProto.Builder edited = graph.toBuilder()
+                .addInput(OnnxProtos.valueInfo(OnnxNames.NUM_LOGITS_TO_KEEP, TensorProto.DataType.INT64_VALUE))
+                .addInitializer(OnnxProtos.int64Tensor("keep/shape", vector, 1))
+                .addInitializer(OnnxProtos.int64Tensor("keep/end", vector, Long.MAX_VALUE))
+                .addInitializer(OnnxProtos.int64Tensor("keep/axis", vector, 1))
+                .setNode(head, matMul.toBuilder().setInput(0, "keep/hidden"));
+        edited.addNode(head, OnnxProtos.node("Reshape", "keep/vector", List.of(OnnxNames.NUM_LOGITS_TO_KEEP,
+                "keep/shape"), List.of("keep/k")));
+        edited.addNode(head + 1, OnnxProtos.node("Neg", "keep/neg", List.of("keep/k"), List.of("keep/start")));
+        edited.addNode(head + 2, OnnxProtos.node("Slice", "keep/slice",
+                List.of(matMul.getInput(0), "keep/start", "keep/end", "keep/axis"), List.of("keep/hidden")));
+        return model.toBuilder().setGraph(edited).build().toByteArray();
     }
 
     /** transformers' tokens end with the eos they stopped at; ours leave it out and say EOS. */

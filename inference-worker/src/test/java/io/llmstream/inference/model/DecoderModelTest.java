@@ -1,5 +1,7 @@
 package io.llmstream.inference.model;
 
+import io.llmstream.inference.graph.ServingGraph;
+
 import io.llmstream.inference.engine.Generator;
 import io.llmstream.inference.engine.Sampling;
 import io.llmstream.inference.TestModels;
@@ -44,7 +46,8 @@ class DecoderModelTest {
     void readsTheSignatureFromTheGraphAndTheRestFromTheManifest() {
         try (DecoderModel model = ModelLoader.load(exported, RuntimeOptions.cpu())) {
             assertThat(model.id()).isEqualTo("tiny:3");
-            assertThat(model.signature()).isEqualTo(new ModelSignature(2, 4, 8, TestModels.VOCAB, true, true,
+            assertThat(model.signature()).isEqualTo(new ModelSignature(2, 4, 8, TestModels.VOCAB, true,
+                    ServingGraph.LOGITS_TO_KEEP, 1,
                     Precision.FLOAT32, Precision.FLOAT32, false, false));
             assertThat(model.contextLength()).isEqualTo(40);
             assertThat(model.eosIds()).containsExactly(TestModels.EOS);

@@ -22,6 +22,8 @@ public final class OnnxNames {
     public static final String PRODUCER = "llmstream";
     /** Only in legacy merged Optimum exports: a bool [1] choosing the with-past branch. */
     public static final String USE_CACHE_BRANCH = "use_cache_branch";
+    /** In some onnx-community exports: an int64 scalar, logits for the last this-many positions (0: all of them). */
+    public static final String NUM_LOGITS_TO_KEEP = "num_logits_to_keep";
 
     /** Per-layer name templates with onnxruntime-genai's {@code %d} layer placeholder (genai_config.json uses them as is). */
     public static final String PAST_KEY = "past_key_values.%d.key";
