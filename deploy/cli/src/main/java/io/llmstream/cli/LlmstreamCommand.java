@@ -25,6 +25,7 @@ import picocli.CommandLine.Spec;
             StreamCommand.class,
             TrainCommand.class,
             ExportCommand.class,
+            PublishCommand.class,
             ServeCommand.class,
             GenerateCommand.class,
             DumpCommand.class,

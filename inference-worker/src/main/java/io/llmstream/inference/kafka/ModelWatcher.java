@@ -167,11 +167,8 @@ final class ModelWatcher implements AutoCloseable {
                             + " but the models topic says " + file.getValue());
                 }
             }
-            DecoderModel model = ModelLoader.load(dir, runtime);
-            if (!model.name().equals(m.getName()) || !model.version().equals(m.getVersion())) {
-                model.close();
-                throw new ModelLoadException(m.getUri() + " holds " + model.id() + ", not " + id);
-            }
+            // a HuggingFace export names nothing itself: it is served under the record's name and version
+            DecoderModel model = ModelLoader.load(dir, runtime, new ModelLoader.Identity(m.getName(), m.getVersion()));
             versions.put(m.getName(), m.getVersion());
             loaded.accept(model);
         } catch (IOException | RuntimeException e) {

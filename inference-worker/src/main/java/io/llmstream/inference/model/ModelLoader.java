@@ -5,8 +5,7 @@ import io.llmstream.inference.graph.ServingGraph;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.llmstream.schemas.model.HuggingFaceConfig;
 import io.llmstream.schemas.model.ModelFiles;
 import io.llmstream.schemas.model.ModelManifest;
 import io.llmstream.tokenizer.Tokenizer;
@@ -19,10 +18,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -42,7 +39,6 @@ public final class ModelLoader {
     public static final String EXTERNAL_VERSION = "external";
 
     private static final Logger log = LoggerFactory.getLogger(ModelLoader.class);
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** One warning per process, not one per model version, when CUDA was asked for and could not start. */
     private static final AtomicBoolean CUDA_WARNED = new AtomicBoolean();
 
@@ -55,10 +51,22 @@ public final class ModelLoader {
      *                            cache, a float16 model, a tokenizer io.llmstream.tokenizer does not support
      */
     public static DecoderModel load(Path directory, RuntimeOptions options) {
+        return load(directory, options, null);
+    }
+
+    /** A model's name and version as a models-topic record states them. */
+    public record Identity(String name, String version) {}
+
+    /**
+     * Loads a model directory that {@code identity} names (the models topic's record): a directory of ours must hold
+     * exactly that name and version; a HuggingFace export, which names nothing itself, is served under it.
+     */
+    public static DecoderModel load(Path directory, RuntimeOptions options, Identity identity) {
         Objects.requireNonNull(options, "options");
         Path dir = directory.toAbsolutePath().normalize();
         try {
-            return Files.isRegularFile(dir.resolve(ModelFiles.MANIFEST)) ? loadOurs(dir, options) : loadOptimum(dir, options);
+            return Files.isRegularFile(dir.resolve(ModelFiles.MANIFEST)) ? loadOurs(dir, options, identity)
+                    : loadOptimum(dir, options, identity);
         } catch (IOException | UncheckedIOException e) {
             throw new ModelLoadException("cannot load the model in " + dir + ": " + e.getMessage(), e);
         } catch (ModelLoadException e) {
@@ -66,8 +74,12 @@ public final class ModelLoader {
         }
     }
 
-    private static DecoderModel loadOurs(Path dir, RuntimeOptions options) throws IOException {
+    private static DecoderModel loadOurs(Path dir, RuntimeOptions options, Identity identity) throws IOException {
         ModelManifest manifest = ModelManifest.read(dir);
+        if (identity != null && !(manifest.name().equals(identity.name()) && manifest.version().equals(identity.version()))) {
+            throw new ModelLoadException("it holds " + manifest.name() + ":" + manifest.version() + ", not "
+                    + identity.name() + ":" + identity.version());
+        }
         manifest.verify(dir);
         Tokenizer tokenizer;
         if (Files.isRegularFile(dir.resolve(ModelFiles.TOKENIZER))) {
@@ -89,7 +101,7 @@ public final class ModelLoader {
                 eos >= 0 ? new int[] {eos} : new int[0]);
     }
 
-    private static DecoderModel loadOptimum(Path dir, RuntimeOptions options) throws IOException {
+    private static DecoderModel loadOptimum(Path dir, RuntimeOptions options, Identity identity) throws IOException {
         Path configFile = dir.resolve(ModelFiles.HF_CONFIG);
         if (!Files.isRegularFile(configFile)) {
             throw new ModelLoadException("neither " + ModelFiles.MANIFEST + " (llmstream) nor " + ModelFiles.HF_CONFIG
@@ -98,29 +110,15 @@ public final class ModelLoader {
         if (!Files.isRegularFile(dir.resolve(ModelFiles.TOKENIZER))) {
             throw new ModelLoadException("an Optimum export needs " + ModelFiles.TOKENIZER);
         }
-        JsonNode config = JSON.readTree(configFile.toFile());
+        HuggingFaceConfig config = HuggingFaceConfig.read(dir);
         Tokenizer tokenizer = tokenizer(dir.resolve(ModelFiles.TOKENIZER).toString());
-        int heads = firstInt(config, "num_attention_heads", "n_head");
-        int hidden = firstInt(config, "hidden_size", "n_embd");
-        int kvHeads = firstInt(config, "num_key_value_heads");
-        int headDim = firstInt(config, "head_dim");
-        if (headDim == 0 && heads > 0) {
-            headDim = hidden / heads;
-        }
-        int context = firstInt(config, "max_position_embeddings", "n_positions", "n_ctx", "seq_length");
-        if (context <= 0) {
+        if (config.contextLength() <= 0) {
             throw new ModelLoadException(ModelFiles.HF_CONFIG + " states no context length (max_position_embeddings)");
         }
-        // generate() stops at every eos id that config.json or generation_config.json names
-        Set<Integer> eos = new LinkedHashSet<>(eosIds(config));
-        Path generationConfig = dir.resolve(ModelFiles.HF_GENERATION_CONFIG);
-        if (Files.isRegularFile(generationConfig)) {
-            eos.addAll(eosIds(JSON.readTree(generationConfig.toFile())));
-        }
-        int[] eosIds = eos.stream().mapToInt(Integer::intValue).toArray();
-        return open(dir.getFileName().toString(), EXTERNAL_VERSION, dir, options,
-                new ModelSignature.Hints(kvHeads > 0 ? kvHeads : heads, headDim, firstInt(config, "vocab_size")),
-                tokenizer, context, eosIds);
+        return open(identity == null ? dir.getFileName().toString() : identity.name(),
+                identity == null ? EXTERNAL_VERSION : identity.version(), dir, options,
+                new ModelSignature.Hints(config.kvHeads(), config.headDim(), config.vocabSize()),
+                tokenizer, config.contextLength(), config.eosIds());
     }
 
     private static DecoderModel open(String name, String version, Path dir, RuntimeOptions options,
@@ -275,26 +273,6 @@ public final class ModelLoader {
         } catch (IllegalArgumentException e) {
             throw new ModelLoadException("unsupported tokenizer " + nameOrPath + ": " + e.getMessage(), e);
         }
-    }
-
-    private static int firstInt(JsonNode config, String... keys) {
-        for (String key : keys) {
-            if (config.path(key).canConvertToInt()) {
-                return config.path(key).asInt();
-            }
-        }
-        return 0;
-    }
-
-    private static List<Integer> eosIds(JsonNode config) {
-        JsonNode eos = config.path("eos_token_id");
-        List<Integer> ids = new ArrayList<>();
-        if (eos.isArray()) {
-            eos.forEach(id -> ids.add(id.asInt()));
-        } else if (eos.canConvertToInt()) {
-            ids.add(eos.asInt());
-        }
-        return ids;
     }
 
     private static void closeQuietly(OrtSession session) {
