@@ -22,8 +22,10 @@ import java.util.function.Function;
 
 /**
  * The worker's variants of a decoder graph. The model directory is untouched: a variant exists only in the session.
- * Four edits, made in this order:
+ * Up to five edits, made in this order:
  * <ul>
+ *   <li><b>float16 computed in float32</b> ({@link FloatWidening}), on the CPU only, where ONNX Runtime computes most
+ *       float16 ops by casting to float32 and back around each node.</li>
  *   <li><b>Logits of the last positions.</b> One more input, {@link #LOGITS_TO_KEEP}, says how many of the last
  *       positions get logits (0: all). Generation needs the last position only, so a prefill of P prompt tokens
  *       computes one row of the output projection instead of P; with a vocabulary of 100k that projection is most of a
@@ -71,6 +73,8 @@ public final class ServingGraph {
     /** An edit and what it is called in the log. */
     private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {}
 
+    private static final Edit WIDENING = new Edit("float16 computed in float32", FloatWidening::apply);
+
     /** In the order they are made; a variant that fails its load-time check falls back to one edit fewer. */
     private static final List<Edit> EDITS = List.of(
             new Edit("logits of the last positions", ServingGraph::keepLastPositions),
@@ -84,8 +88,10 @@ public final class ServingGraph {
      * The variants of {@code model} to try, best first: every edit that applies, then one fewer at a time, the last
      * made first (in case a fusion's rule does not hold for this graph). Empty when no edit applies, or the bytes do
      * not parse (ONNX Runtime will say what is wrong with them), or the weights are external.
+     *
+     * @param onCpu whether the session runs on the CPU, where a float16 graph is computed in float32
      */
-    public static List<Variant> variants(byte[] model) {
+    public static List<Variant> variants(byte[] model, boolean onCpu) {
         ModelProto proto;
         try {
             proto = ModelProto.parseFrom(model);
@@ -98,7 +104,11 @@ public final class ServingGraph {
         List<Variant> variants = new ArrayList<>();
         List<String> edits = new ArrayList<>();
         ModelProto current = proto;
-        for (Edit edit : EDITS) {
+        List<Edit> all = new ArrayList<>(EDITS);
+        if (onCpu) {
+            all.add(0, WIDENING);
+        }
+        for (Edit edit : all) {
             Optional<ModelProto> next = edit.apply().apply(current);
             if (next.isPresent()) {
                 current = next.get();

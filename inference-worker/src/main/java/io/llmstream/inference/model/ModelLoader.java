@@ -140,7 +140,7 @@ public final class ModelLoader {
             eosIds = tokenizer.specialTokenId("<|endoftext|>").stream().toArray();
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        List<GraphSource> sources = graphSources(onnx);
+        List<GraphSource> sources = graphSources(onnx, options.provider() == ExecutionProvider.CPU);
         for (GraphSource variant : sources.subList(0, sources.size() - 1)) {
             DecoderModel model = null;
             try {
@@ -211,11 +211,11 @@ public final class ModelLoader {
     private static final long MAX_VARIANT_BYTES = 1L << 30;
 
     /** The serving variants of the file, best first, then the file itself. */
-    private static List<GraphSource> graphSources(Path onnx) {
+    private static List<GraphSource> graphSources(Path onnx, boolean onCpu) {
         List<GraphSource> sources = new ArrayList<>();
         try {
             if (Files.size(onnx) <= MAX_VARIANT_BYTES) {
-                for (ServingGraph.Variant variant : ServingGraph.variants(Files.readAllBytes(onnx))) {
+                for (ServingGraph.Variant variant : ServingGraph.variants(Files.readAllBytes(onnx), onCpu)) {
                     sources.add(new GraphSource(variant.edits(), onnx,
                             (env, options) -> env.createSession(variant.model().toByteArray(), options)));
                 }
