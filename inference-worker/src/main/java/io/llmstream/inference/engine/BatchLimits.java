@@ -35,10 +35,25 @@ public record BatchLimits(int maxBatchSize, int maxBatchTokens, Duration maxWait
     }
 
     /**
-     * Rows one pass of {@code model} may take: one where rows are not independent. Without position ids a left-padded
-     * row would get shifted positions; a dynamically quantized graph scales each tensor by all of its rows.
+     * Rows one pass of {@code model} may take: one where rows are not independent (a dynamically quantized graph
+     * scales each tensor by all of its rows). A graph without position ids takes them only unpadded
+     * ({@link #equalLengths}).
      */
     public int maxRows(DecoderModel model) {
-        return model.signature().positionIds() && !model.signature().rowsCoupled() ? maxBatchSize : 1;
+        return model.signature().rowsCoupled() ? 1 : maxBatchSize;
+    }
+
+    /** Rows of different lengths (left-padded) one pass may take: one without position ids, else {@link #maxRows}. */
+    public int maxPaddedRows(DecoderModel model) {
+        return equalLengths(model) ? 1 : maxRows(model);
+    }
+
+    /**
+     * Whether the rows of a batch must have one length throughout: without position ids the graph numbers positions
+     * from the cache's length, so a left-padded row would get shifted ones. Such a batch starts with prompts of one
+     * length and takes no one while it runs.
+     */
+    public boolean equalLengths(DecoderModel model) {
+        return !model.signature().positionIds();
     }
 }

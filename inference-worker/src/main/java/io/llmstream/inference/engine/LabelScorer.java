@@ -73,7 +73,7 @@ final class LabelScorer {
             throws OrtException {
         int from = 0;
         while (from < pending.size()) {
-            int maxRows = limits.maxRows(engine.model()); // unpadded, one row at a time, without position ids
+            int maxRows = limits.maxPaddedRows(engine.model()); // tails of other lengths are padded
             int widest = 0;
             int to = from;
             while (to < pending.size() && to - from < maxRows) {

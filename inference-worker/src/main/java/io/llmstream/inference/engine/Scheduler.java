@@ -105,14 +105,17 @@ public final class Scheduler<T> {
             return Long.MAX_VALUE;
         }
         int maxRows = limits.maxRows(head.model());
+        boolean equalLengths = limits.equalLengths(head.model());
+        int headLength = Math.min(head.promptIds().length, head.promptBudget());
         int count = 0;
         int width = 0;
         for (Job<T> t : queue) {
-            if (t.model() != head.model()) {
+            int length = Math.min(t.promptIds().length, t.promptBudget());
+            if (t.model() != head.model() || (equalLengths && length != headLength)) {
                 return 0; // someone else waits behind this batch: no reason to delay it
             }
             count++;
-            width = Math.max(width, Math.min(t.promptIds().length, t.promptBudget()));
+            width = Math.max(width, length);
             if (count >= maxRows || (long) count * width >= limits.maxBatchTokens()) {
                 return 0;
             }
@@ -195,6 +198,7 @@ public final class Scheduler<T> {
     private void take(ModelEngine engine, List<Job<T>> classifications, List<Sequence<T>> joining) {
         DecoderModel model = engine.model();
         int maxRows = limits.maxRows(model);
+        boolean equalLengths = limits.equalLengths(model);
         int classifyWidth = 0;
         int joinWidth = 0;
         while (!queue.isEmpty() && queue.peekFirst().model() == model) {
@@ -203,7 +207,8 @@ public final class Scheduler<T> {
             if (t.isGeneration()) {
                 int width = Math.max(joinWidth, length);
                 if (rows.size() + joining.size() >= maxRows
-                        || (!joining.isEmpty() && (long) (joining.size() + 1) * width > limits.maxBatchTokens())) {
+                        || (!joining.isEmpty() && (long) (joining.size() + 1) * width > limits.maxBatchTokens())
+                        || (equalLengths && (!rows.isEmpty() || (!joining.isEmpty() && length != joinWidth)))) {
                     return;
                 }
                 joinWidth = width;
@@ -211,7 +216,8 @@ public final class Scheduler<T> {
             } else {
                 int width = Math.max(classifyWidth, length);
                 if (classifications.size() >= maxRows
-                        || (!classifications.isEmpty() && (long) (classifications.size() + 1) * width > limits.maxBatchTokens())) {
+                        || (!classifications.isEmpty() && (long) (classifications.size() + 1) * width > limits.maxBatchTokens())
+                        || (equalLengths && !classifications.isEmpty() && length != classifyWidth)) {
                     return;
                 }
                 classifyWidth = width;

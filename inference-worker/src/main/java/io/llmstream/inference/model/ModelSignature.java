@@ -21,7 +21,7 @@ import java.util.Map;
  * @param headDim     size of one head
  * @param vocabSize   logits per position
  * @param positionIds whether the graph takes {@code position_ids}; without them a left-padded row would get shifted
- *                    positions, so such models are served one request at a time
+ *                    positions, so such models batch rows of one length only (see {@code BatchLimits#equalLengths})
  * @param logitsToKeep the graph's input that asks for the logits of the last positions only: {@link
  *                    ServingGraph#LOGITS_TO_KEEP} (int64 [1], the worker's edit) or an export's own {@link
  *                    OnnxNames#NUM_LOGITS_TO_KEEP} (int64 scalar); null when it has none

@@ -108,6 +108,53 @@ class HuggingFaceExportsTest {
     }
 
     /**
+     * A graph without position_ids numbers positions from the cache's length, so only rows of one length batch:
+     * prompts of one length run together (one pass for all of them), others on their own, each giving exactly
+     * transformers' greedy tokens or, for the prompts cut to that length here, its tokens alone.
+     */
+    @Test
+    void withoutPositionIdsPromptsOfOneLengthBatchTogetherAndStayExact() throws IOException {
+        Path dir = MODELS.resolve("qwen2-nopos");
+        JsonNode expected = JSON.readTree(dir.resolve("expected.json").toFile());
+        List<int[]> fixture = ints(expected.path("prompts"));
+        int length = fixture.get(0).length;
+        List<int[]> prompts = new ArrayList<>();
+        for (int[] p : fixture) {
+            if (p.length >= length) {
+                prompts.add(Arrays.copyOf(p, length)); // the first `length` ids of every long enough prompt
+            }
+        }
+        assertThat(prompts).hasSizeGreaterThanOrEqualTo(3);
+        prompts.add(fixture.get(1)); // and one of another length
+        Sampling greedy = Sampling.greedy(expected.path("maxNewTokens").asInt());
+        try (DecoderModel model = ModelLoader.load(dir, RuntimeOptions.cpu())) {
+            assertThat(model.signature().positionIds()).isFalse();
+            List<Integer> prefillRows = new ArrayList<>();
+            Scheduler<Integer> scheduler = new Scheduler<>(BatchLimits.of(8), new InferenceListener() {
+                @Override
+                public void onForward(String phase, int rows, long slots, long paddingSlots, long nanos) {
+                    assertThat(paddingSlots).as("padding in a %s pass", phase).isZero();
+                    if (phase.equals("prefill")) {
+                        prefillRows.add(rows);
+                    }
+                }
+            });
+            for (int i = 0; i < prompts.size(); i++) {
+                scheduler.submit(Job.generate(i, model, prompts.get(i), greedy));
+            }
+            Map<Integer, Generation> batched = new HashMap<>();
+            scheduler.drain().forEach(o -> batched.put(o.job().tag(), o.generation()));
+            assertThat(prefillRows).containsExactly(prompts.size() - 1, 1);
+            for (int i = 0; i < prompts.size(); i++) {
+                Generation alone = Generator.generate(model, prompts.get(i), greedy);
+                assertThat(batched.get(i)).as("prompt %d", i).isEqualTo(alone);
+            }
+            assertGenerated(batched.get(0), ints(expected.path("hfFp32")).get(0), model);
+            assertGenerated(batched.get(prompts.size() - 1), ints(expected.path("hfFp32")).get(1), model);
+        }
+    }
+
+    /**
      * onnx-community exports may take {@code num_logits_to_keep} (an int64 scalar: logits for the last this-many
      * positions, 0 for all): the worker feeds it, asks for the last position only and serves the graph without its
      * own logits edit. The input is added here to llama-fp32's graph as transformers defines it ({@code
