@@ -31,7 +31,8 @@ import java.util.function.Function;
  *       computes one row of the output projection instead of P; with a vocabulary of 100k that projection is most of a
  *       prefill's work, and its logits most of its memory. The node that writes {@code logits} must be a
  *       {@code MatMul} of the hidden states {@code [batch, seq, hidden]} (ours, and Optimum's GPT-2/Llama-style exports,
- *       are); its hidden-state input is replaced by {@code Slice(hidden, -keep, end, axis 1)}.</li>
+ *       are), plain or 4-bit ({@code MatMulNBits}); its hidden-state input is replaced by
+ *       {@code Slice(hidden, -keep, end, axis 1)}.</li>
  *   <li><b>Positions cut after the last attention</b> ({@link EarlyPositionCut}), for graphs our trainer exported: that
  *       cut moves up to the last layer's attention output, so the layer's projection, MLP and the final LayerNorm run
  *       on the kept positions only.</li>
@@ -128,7 +129,7 @@ public final class ServingGraph {
                 head = i;
             }
         }
-        if (head < 0 || !isPlainMatMul(graph.getNode(head)) || defaultOpset(proto) < SLICE_INPUTS_OPSET
+        if (head < 0 || !isProjection(graph.getNode(head)) || defaultOpset(proto) < SLICE_INPUTS_OPSET
                 || graph.getInputList().stream().anyMatch(v -> v.getName().equals(LOGITS_TO_KEEP)
                         || v.getName().equals(OnnxNames.NUM_LOGITS_TO_KEEP))) { // an export that keeps logits itself
             return Optional.empty();
@@ -252,8 +253,10 @@ public final class ServingGraph {
         return tensor != null && tensor.getDimsCount() == 1;
     }
 
-    private static boolean isPlainMatMul(NodeProto node) {
-        return GraphIndex.isOp(node, "MatMul") && node.getInputCount() == 2;
+    /** A MatMul of the hidden states and the weights, plain or 4-bit ({@code com.microsoft.MatMulNBits}, q4 exports). */
+    private static boolean isProjection(NodeProto node) {
+        return GraphIndex.isOp(node, "MatMul") && node.getInputCount() == 2
+                || node.getOpType().equals("MatMulNBits") && node.getDomain().equals(MS_DOMAIN);
     }
 
     private static long defaultOpset(ModelProto proto) {

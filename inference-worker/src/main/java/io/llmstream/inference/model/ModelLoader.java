@@ -225,7 +225,7 @@ public final class ModelLoader {
         }
         if (sources.isEmpty()) {
             log.info("{}: served as exported, logits for every position (the file is over 1 GiB, or the graph's output "
-                    + "projection is not a plain MatMul and no LayerNorm sums a residual, or its weights are external)",
+                    + "projection is not a MatMul and no LayerNorm sums a residual, or its weights are external)",
                     onnx);
         }
         sources.add(new GraphSource("the graph as exported", onnx,
