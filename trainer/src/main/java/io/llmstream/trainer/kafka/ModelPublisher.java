@@ -20,7 +20,6 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.stream.Stream;
 import java.util.concurrent.ExecutionException;
 
@@ -85,13 +84,13 @@ public final class ModelPublisher {
                         + ") nor a HuggingFace export: no " + required);
             }
         }
-        Map<String, String> files = new TreeMap<>();
+        List<String> names;
         try (Stream<Path> walk = Files.walk(dir)) {
-            for (Path file : walk.filter(Files::isRegularFile).sorted().toList()) {
-                files.put(dir.relativize(file).toString().replace(file.getFileSystem().getSeparator(), "/"),
-                        ModelFiles.sha256(file));
-            }
+            names = walk.filter(Files::isRegularFile)
+                    .map(file -> dir.relativize(file).toString().replace(file.getFileSystem().getSeparator(), "/"))
+                    .toList();
         }
+        Map<String, String> files = ModelManifest.digests(dir, names);
         MessageDigest digest = ModelFiles.newSha256();
         files.forEach((file, sha) -> digest.update((file + " " + sha + "\n").getBytes(StandardCharsets.UTF_8)));
         HuggingFaceConfig c = HuggingFaceConfig.read(dir);
