@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmstream.schemas.model.ModelManifest;
 import io.llmstream.tokenizer.Tokenizer;
 import io.llmstream.tokenizer.Tokenizers;
+import io.llmstream.trainer.NamedParameter;
+import io.llmstream.trainer.Decoder;
 import io.llmstream.trainer.Gpt;
 import io.llmstream.trainer.GptConfig;
 import io.llmstream.trainer.InMemoryWindowSource;
@@ -81,7 +83,7 @@ public final class TestModels {
         Path tokenizer = byteTokenizer(root.resolve("tokenizer-" + name + "-" + version));
         try (NDManager manager = NDManager.newBaseManager()) {
             Gpt model = Gpt.create(config, manager, seed);
-            for (Gpt.NamedParameter p : model.namedParameters()) {
+            for (NamedParameter p : model.namedParameters()) {
                 NDArray w = p.parameter().getArray();
                 w.addi(manager.randomNormal(0f, 0.3f, w.getShape(), w.getDataType()));
             }
@@ -115,7 +117,7 @@ public final class TestModels {
         }
     }
 
-    private static Path export(Gpt model, Path root, String name, String version, Path tokenizerFile) throws IOException {
+    private static Path export(Decoder model, Path root, String name, String version, Path tokenizerFile) throws IOException {
         Tokenizer tokenizer = Tokenizers.load(tokenizerFile.toString());
         Path dir = root.resolve(name).resolve(version);
         ModelArtifactWriter.write(model, new ModelArtifactWriter.ModelInfo(name, version,

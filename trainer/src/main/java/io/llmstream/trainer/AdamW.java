@@ -26,14 +26,14 @@ final class AdamW {
     private final double weightDecay;
     private long t;
 
-    AdamW(List<Gpt.NamedParameter> parameters, NDManager manager, TrainingConfig config) {
+    AdamW(List<NamedParameter> parameters, NDManager manager, TrainingConfig config) {
         this.manager = manager;
         this.beta1 = (float) config.beta1();
         this.beta2 = (float) config.beta2();
         this.epsilon = (float) config.epsilon();
         this.weightDecay = config.weightDecay();
         List<NDArray> all = new ArrayList<>();
-        for (Gpt.NamedParameter p : parameters) {
+        for (NamedParameter p : parameters) {
             NDArray w = p.parameter().getArray();
             Slot slot = new Slot(p.name(), w, p.decay(), manager.zeros(w.getShape()), manager.zeros(w.getShape()));
             slots.add(slot);

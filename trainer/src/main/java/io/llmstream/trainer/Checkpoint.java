@@ -21,11 +21,11 @@ import java.util.Map;
  * @param positions    the window source's opaque position, e.g. Kafka partition to next offset
  * @param validation   VALIDATION windows kept so far
  * @param metrics      latest training and validation figures
- * @param weights      parameters by name, see {@link Gpt#namedParameters()}
+ * @param weights      parameters by name, see {@link Decoder#namedParameters()}
  * @param adamM        AdamW first moments by parameter name
  * @param adamV        AdamW second moments by parameter name
  */
-public record Checkpoint(long step, GptConfig model, TrainingConfig training, long seed, Map<String, Long> positions,
+public record Checkpoint(long step, ModelConfig model, TrainingConfig training, long seed, Map<String, Long> positions,
                          List<Window> validation, Map<String, Double> metrics, Map<String, Tensor> weights,
                          Map<String, Tensor> adamM, Map<String, Tensor> adamV) {
 
@@ -39,12 +39,12 @@ public record Checkpoint(long step, GptConfig model, TrainingConfig training, lo
     }
 
     /** Copies the weights into a model of the same architecture. */
-    public void assignWeights(Gpt target) {
+    public void assignWeights(Decoder target) {
         if (!model.equals(target.config())) {
             throw new IllegalStateException("checkpoint of step " + step + " is for " + model + ", not for "
                     + target.config());
         }
-        for (Gpt.NamedParameter p : target.namedParameters()) {
+        for (NamedParameter p : target.namedParameters()) {
             Tensor.require(weights, p.name()).assignTo(p.parameter().getArray());
         }
     }

@@ -61,7 +61,7 @@ public final class CheckpointStore {
     }
 
     /** What checkpoint.json holds: the checkpoint minus its tensors, plus the tensor file's digest. */
-    private record Meta(int format, long step, GptConfig model, TrainingConfig training, long seed,
+    private record Meta(int format, long step, ModelConfig model, TrainingConfig training, long seed,
                         Map<String, Long> positions, List<Window> validation, Map<String, Double> metrics,
                         String tensorsSha256) {}
 

@@ -6,21 +6,25 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
-import ai.djl.nn.core.Embedding;
-import ai.djl.nn.norm.Dropout;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
-import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
+import io.llmstream.trainer.Layers.Linear;
+import io.llmstream.trainer.Layers.Module;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+
+import static io.llmstream.trainer.Layers.dropout;
+import static io.llmstream.trainer.Layers.embed;
+import static io.llmstream.trainer.Layers.initializeChildren;
+import static io.llmstream.trainer.Layers.normal;
+import static io.llmstream.trainer.Layers.newParameter;
 
 /**
  * A GPT-2 style decoder written as DJL blocks, in the spirit of nanoGPT's {@code model.py}: token and learned
@@ -38,15 +42,12 @@ import java.util.stream.Collectors;
  * against the exported graph) and the worker's {@code ServingGraphTest} (each fused variant against the file) fail
  * until they agree again.
  */
-public final class Gpt extends AbstractBlock {
+public final class Gpt extends AbstractBlock implements Decoder {
 
     /** Score of a masked attention position: finite, so a row that masks every key (padding) stays free of NaN. */
     public static final float MASKED_SCORE = -Float.MAX_VALUE;
 
     private static final float INIT_STD = 0.02f;
-
-    /** A trainable tensor under its nanoGPT name; {@code decay} marks the matrices that get weight decay. */
-    public record NamedParameter(String name, Parameter parameter, boolean decay) {}
 
     private final GptConfig config;
     private final Parameter wte;
@@ -61,8 +62,8 @@ public final class Gpt extends AbstractBlock {
     public Gpt(GptConfig config) {
         this.config = config;
         int d = config.dModel();
-        wte = addParameter(parameter("wte", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
-        wpe = addParameter(parameter("wpe", Parameter.Type.WEIGHT, new Shape(config.contextLength(), d), normal(INIT_STD)));
+        wte = addParameter(newParameter("wte", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
+        wpe = addParameter(newParameter("wpe", Parameter.Type.WEIGHT, new Shape(config.contextLength(), d), normal(INIT_STD)));
         // GPT-2: residual projections start smaller so the sum over 2 * layers branches keeps unit scale.
         float residualStd = INIT_STD / (float) Math.sqrt(2.0 * config.layers());
         for (int i = 0; i < config.layers(); i++) {
@@ -70,7 +71,7 @@ public final class Gpt extends AbstractBlock {
         }
         lnF = addChildBlock("ln_f", new LayerNorm(d));
         lmHead = config.tieEmbeddings() ? null
-                : addParameter(parameter("lm_head", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
+                : addParameter(newParameter("lm_head", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
 
         List<NamedParameter> named = new ArrayList<>();
         named.add(new NamedParameter("wte", wte, false));
@@ -94,15 +95,27 @@ public final class Gpt extends AbstractBlock {
         return model;
     }
 
+    @Override
     public GptConfig config() {
         return config;
     }
 
-    /** Every trainable tensor once, in a fixed order (the tied output projection is {@code wte}). */
+    @Override
+    public int vocabSize() {
+        return config.vocabSize();
+    }
+
+    @Override
+    public int contextLength() {
+        return config.contextLength();
+    }
+
+    @Override
     public List<NamedParameter> namedParameters() {
         return namedParameters;
     }
 
+    @Override
     public Parameter parameter(String name) {
         Parameter p = byName.get(name);
         if (p == null) {
@@ -111,7 +124,7 @@ public final class Gpt extends AbstractBlock {
         return p;
     }
 
-    /** Inference forward pass: (B, T) token ids to (B, T, V) logits, attached to the manager of {@code ids}. */
+    @Override
     public NDArray logits(NDArray ids) {
         return forward(new ParameterStore(ids.getManager(), false), new NDList(ids), false).singletonOrThrow();
     }
@@ -190,8 +203,8 @@ public final class Gpt extends AbstractBlock {
             heads = config.heads();
             dModel = config.dModel();
             dropout = config.dropout();
-            cAttn = addChildBlock("c_attn", new Linear(dModel, 3 * dModel, INIT_STD));
-            cProj = addChildBlock("c_proj", new Linear(dModel, dModel, residualStd));
+            cAttn = addChildBlock("c_attn", new Linear(dModel, 3 * dModel, INIT_STD, true));
+            cProj = addChildBlock("c_proj", new Linear(dModel, dModel, residualStd, true));
         }
 
         @Override
@@ -203,12 +216,13 @@ public final class Gpt extends AbstractBlock {
             NDArray q = splitHeads(qkv.get(0), b, t);
             NDArray k = splitHeads(qkv.get(1), b, t);
             NDArray v = splitHeads(qkv.get(2), b, t);
-            NDArray att = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt((double) dModel / heads));
+            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
+            NDArray att = scores.mul(Layers.scalar(scores, 1.0 / Math.sqrt((double) dModel / heads)));
             // DJL's where wants the condition in the full shape: expand the (T, T) mask (a view, no copy).
             att = NDArrays.where(in.get(1).broadcast(att.getShape()), att, att.getManager().create(MASKED_SCORE));
-            att = Gpt.dropout(att.softmax(-1), dropout, training);
+            att = dropout(att.softmax(-1), dropout, training);
             NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, dModel);
-            return new NDList(Gpt.dropout(cProj.call(ps, training, y), dropout, training));
+            return new NDList(dropout(cProj.call(ps, training, y), dropout, training));
         }
 
         /** (B, T, D) to (B, heads, T, headDim). */
@@ -231,52 +245,20 @@ public final class Gpt extends AbstractBlock {
 
         Mlp(GptConfig config, float residualStd) {
             dropout = config.dropout();
-            cFc = addChildBlock("c_fc", new Linear(config.dModel(), config.dFF(), INIT_STD));
-            cProj = addChildBlock("c_proj", new Linear(config.dFF(), config.dModel(), residualStd));
+            cFc = addChildBlock("c_fc", new Linear(config.dModel(), config.dFF(), INIT_STD, true));
+            cProj = addChildBlock("c_proj", new Linear(config.dFF(), config.dModel(), residualStd, true));
         }
 
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
             NDArray hidden = Activation.gelu(cFc.call(ps, training, in.singletonOrThrow()));
-            return new NDList(Gpt.dropout(cProj.call(ps, training, hidden), dropout, training));
+            return new NDList(dropout(cProj.call(ps, training, hidden), dropout, training));
         }
 
         @Override
         void collect(String prefix, List<NamedParameter> out) {
             cFc.collect(prefix + "c_fc.", out);
             cProj.collect(prefix + "c_proj.", out);
-        }
-    }
-
-    /** y = x W^T + b with W in (out, in) layout; W is decayed, b is not. */
-    private static final class Linear extends Module {
-        private final Parameter weight;
-        private final Parameter bias;
-        private final int out;
-
-        Linear(int in, int out, float std) {
-            this.out = out;
-            weight = addParameter(parameter("weight", Parameter.Type.WEIGHT, new Shape(out, in), normal(std)));
-            bias = addParameter(parameter("bias", Parameter.Type.BIAS, new Shape(out), Initializer.ZEROS));
-        }
-
-        @Override
-        protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
-            NDArray x = in.singletonOrThrow();
-            return ai.djl.nn.core.Linear.linear(x, ps.getValue(weight, x.getDevice(), training),
-                    ps.getValue(bias, x.getDevice(), training));
-        }
-
-        @Override
-        public Shape[] getOutputShapes(Shape[] inputShapes) {
-            Shape s = inputShapes[0];
-            return new Shape[] {s.slice(0, s.dimension() - 1).add(out)};
-        }
-
-        @Override
-        void collect(String prefix, List<NamedParameter> out) {
-            out.add(new NamedParameter(prefix + "weight", weight, true));
-            out.add(new NamedParameter(prefix + "bias", bias, false));
         }
     }
 
@@ -288,8 +270,8 @@ public final class Gpt extends AbstractBlock {
 
         LayerNorm(int d) {
             normalized = new Shape(d);
-            weight = addParameter(parameter("weight", Parameter.Type.GAMMA, normalized, Initializer.ONES));
-            bias = addParameter(parameter("bias", Parameter.Type.BETA, normalized, Initializer.ZEROS));
+            weight = addParameter(newParameter("weight", Parameter.Type.GAMMA, normalized, Initializer.ONES));
+            bias = addParameter(newParameter("bias", Parameter.Type.BETA, normalized, Initializer.ZEROS));
         }
 
         @Override
@@ -304,48 +286,5 @@ public final class Gpt extends AbstractBlock {
             out.add(new NamedParameter(prefix + "weight", weight, false));
             out.add(new NamedParameter(prefix + "bias", bias, false));
         }
-    }
-
-    /** What every sub-block shares: one-array calls, shape-preserving output, naming of its parameters. */
-    private abstract static class Module extends AbstractBlock {
-
-        /** Appends this block's parameters, named under {@code prefix}, in a fixed order. */
-        abstract void collect(String prefix, List<NamedParameter> out);
-
-        NDArray call(ParameterStore ps, boolean training, NDArray... inputs) {
-            return forward(ps, new NDList(inputs), training).singletonOrThrow();
-        }
-
-        @Override
-        public Shape[] getOutputShapes(Shape[] inputShapes) {
-            return new Shape[] {inputShapes[0]};
-        }
-
-        @Override
-        protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
-            initializeChildren(this, manager, dataType, inputShapes);
-        }
-    }
-
-    // Parameter shapes are fixed by the config, so children need no shape inference from the input.
-    private static void initializeChildren(AbstractBlock block, NDManager manager, DataType dataType, Shape... inputShapes) {
-        block.getChildren().values().forEach(child -> child.initialize(manager, dataType, inputShapes));
-    }
-
-    private static NDArray embed(NDArray ids, ParameterStore ps, Parameter table, boolean training) {
-        return Embedding.embedding(ids, ps.getValue(table, ids.getDevice(), training), SparseFormat.DENSE)
-                .singletonOrThrow();
-    }
-
-    private static NDArray dropout(NDArray x, float rate, boolean training) {
-        return training && rate > 0f ? Dropout.dropout(x, rate, true).singletonOrThrow() : x;
-    }
-
-    private static Parameter parameter(String name, Parameter.Type type, Shape shape, Initializer init) {
-        return Parameter.builder().setName(name).setType(type).optShape(shape).optInitializer(init).build();
-    }
-
-    private static Initializer normal(float std) {
-        return new NormalInitializer(std);
     }
 }

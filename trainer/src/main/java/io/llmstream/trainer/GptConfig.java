@@ -13,7 +13,10 @@ package io.llmstream.trainer;
  * @param tieEmbeddings whether the output projection reuses the token embedding matrix
  */
 public record GptConfig(int vocabSize, int contextLength, int layers, int heads, int dModel, int dFF,
-                        float dropout, boolean tieEmbeddings) {
+                        float dropout, boolean tieEmbeddings) implements ModelConfig {
+
+    /** {@code model.type} and the checkpoints' name of this architecture. */
+    public static final String TYPE = "gpt2";
 
     /** LayerNorm epsilon, shared by the DJL model and the exported graph. */
     public static final float LAYER_NORM_EPS = 1e-5f;
@@ -42,7 +45,12 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
         return dModel / heads;
     }
 
-    /** Number of trainable parameters (the tied output projection counted once). */
+    @Override
+    public Gpt create(ai.djl.ndarray.NDManager manager, long seed) {
+        return Gpt.create(this, manager, seed);
+    }
+
+    @Override
     public long parameterCount() {
         long d = dModel;
         long perBlock = 2 * 2 * d                  // ln_1, ln_2

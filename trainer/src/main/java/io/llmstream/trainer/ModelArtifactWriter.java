@@ -49,7 +49,7 @@ public final class ModelArtifactWriter {
      *                      HuggingFace form here); the manifest then lists no tokenizer.json and names the encoding
      * @return the manifest written as model.json
      */
-    public static ModelManifest write(Gpt model, ModelInfo info, Path tokenizerJson, Path directory) throws IOException {
+    public static ModelManifest write(Decoder model, ModelInfo info, Path tokenizerJson, Path directory) throws IOException {
         if (Files.exists(directory)) {
             throw new FileAlreadyExistsException(directory.toString(), null, "model versions are immutable");
         }
@@ -58,7 +58,7 @@ public final class ModelArtifactWriter {
         Path temporary = parent.resolve("." + directory.getFileName() + ".tmp-" + UUID.randomUUID());
         Files.createDirectory(temporary);
         try {
-            GptConfig c = model.config();
+            Shape c = Shape.of(model.config());
             List<String> written = new ArrayList<>(List.of(ModelFiles.MODEL, ModelFiles.GENAI_CONFIG));
             Files.write(temporary.resolve(ModelFiles.MODEL), OnnxExporter.export(model));
             JSON.writeValue(temporary.resolve(ModelFiles.GENAI_CONFIG).toFile(), genaiConfig(c, info.specialTokens()));
@@ -66,8 +66,8 @@ public final class ModelArtifactWriter {
                 Files.copy(tokenizerJson, temporary.resolve(ModelFiles.TOKENIZER));
                 written.add(ModelFiles.TOKENIZER);
             }
-            Architecture architecture = new Architecture("gpt2", c.vocabSize(), c.contextLength(), c.layers(),
-                    c.heads(), c.heads(), c.dModel(), c.dFF());
+            Architecture architecture = new Architecture(c.type(), c.vocabSize(), c.contextLength(), c.layers(),
+                    c.heads(), c.kvHeads(), c.dModel(), c.dFF());
             ModelManifest manifest = new ModelManifest(info.name(), info.version(), architecture, info.specialTokens(),
                     info.tokenizerName(), info.tokenizerFingerprint(), info.metrics(),
                     ModelManifest.digests(temporary, written), Instant.now().toString());
@@ -81,10 +81,27 @@ public final class ModelArtifactWriter {
     }
 
     /** onnxruntime-genai's description of a decoder; our graph concatenates the cache, so buffers are not shared. */
-    static ObjectNode genaiConfig(GptConfig c, SpecialTokens special) {
+    /** The numbers the manifest and genai_config.json give of either architecture. */
+    record Shape(String type, int vocabSize, int contextLength, int layers, int heads, int kvHeads, int dModel, int dFF) {
+        static Shape of(ModelConfig config) {
+            if (config instanceof GptConfig c) {
+                return new Shape(GptConfig.TYPE, c.vocabSize(), c.contextLength(), c.layers(), c.heads(), c.heads(),
+                        c.dModel(), c.dFF());
+            }
+            LlamaConfig c = (LlamaConfig) config;
+            return new Shape(LlamaConfig.TYPE, c.vocabSize(), c.contextLength(), c.layers(), c.heads(), c.kvHeads(),
+                    c.dModel(), c.dFF());
+        }
+
+        int headDim() {
+            return dModel / heads;
+        }
+    }
+
+    static ObjectNode genaiConfig(Shape c, SpecialTokens special) {
         ObjectNode root = JSON.createObjectNode();
         ObjectNode model = root.putObject("model");
-        model.put("type", "gpt2");
+        model.put("type", c.type());
         model.put("bos_token_id", special.bos());
         model.put("eos_token_id", special.eos());
         model.put("pad_token_id", special.pad());
@@ -99,7 +116,7 @@ public final class ModelArtifactWriter {
         decoder.put("hidden_size", c.dModel());
         decoder.put("num_attention_heads", c.heads());
         decoder.put("num_hidden_layers", c.layers());
-        decoder.put("num_key_value_heads", c.heads());
+        decoder.put("num_key_value_heads", c.kvHeads());
         ObjectNode inputs = decoder.putObject("inputs");
         inputs.put("input_ids", OnnxNames.INPUT_IDS);
         inputs.put("attention_mask", OnnxNames.ATTENTION_MASK);

@@ -37,7 +37,7 @@ public final class ModelVersions {
     }
 
     /** The version of {@code model}'s current weights at {@code step}. */
-    public Exported export(Gpt model, long step, Map<String, Double> metrics) throws IOException {
+    public Exported export(Decoder model, long step, Map<String, Double> metrics) throws IOException {
         return write(model, run, step, metrics, modelDir.resolve(versionOf(step)));
     }
 
@@ -45,7 +45,7 @@ public final class ModelVersions {
      * Writes {@code model} as version {@code step-…} of the run's model at {@code directory}, or returns the one
      * already there (after checking its files against its manifest). Metrics gain {@code step}.
      */
-    public static Exported write(Gpt model, RunInfo run, long step, Map<String, Double> metrics, Path directory)
+    public static Exported write(Decoder model, RunInfo run, long step, Map<String, Double> metrics, Path directory)
             throws IOException {
         if (Files.exists(directory)) {
             ModelManifest existing = ModelManifest.read(directory);
@@ -73,7 +73,7 @@ public final class ModelVersions {
         Checkpoint c = single ? CheckpointStore.read(checkpoint) : CheckpointStore.readLatest(root)
                 .orElseThrow(() -> new IOException("no intact checkpoint in " + root));
         try (NDManager manager = NDManager.newBaseManager()) {
-            Gpt model = Gpt.create(c.model(), manager, c.seed());
+            Decoder model = c.model().create(manager, c.seed());
             c.assignWeights(model);
             return write(model, run, c.step(), c.metrics(), directory);
         }

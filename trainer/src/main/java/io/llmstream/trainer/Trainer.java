@@ -22,7 +22,7 @@ import java.util.SplittableRandom;
 import java.util.function.BooleanSupplier;
 
 /**
- * Trains a {@link Gpt} on the windows of a {@link WindowSource}: input {@code window[0..T)}, target
+ * Trains a {@link Decoder} ({@link Gpt} or {@link Llama}) on the windows of a {@link WindowSource}: input {@code window[0..T)}, target
  * {@code window[1..T]}, cross-entropy over the vocabulary, AdamW with decay on weight matrices only, linear warm-up then
  * cosine decay, global-norm gradient clipping, gradient accumulation.
  *
@@ -47,7 +47,7 @@ public final class Trainer implements AutoCloseable {
     private final CheckpointStore store;
     private final TrainingListener listener;
     private final NDManager manager = NDManager.newBaseManager();
-    private final Gpt model;
+    private final Decoder model;
     private final AdamW optimizer;
     private final Loss loss = new SoftmaxCrossEntropyLoss();
     private final List<Window> validation = new ArrayList<>();
@@ -64,8 +64,18 @@ public final class Trainer implements AutoCloseable {
      *
      * @param store where checkpoints go; null for none, in which case a non-finite step ends training
      */
-    public Trainer(GptConfig modelConfig, TrainingConfig config, WindowSource source, CheckpointStore store,
+    public Trainer(ModelConfig modelConfig, TrainingConfig config, WindowSource source, CheckpointStore store,
                    TrainingListener listener) throws IOException {
+        this(modelConfig, config, source, store, listener, InitialWeights.FRESH);
+    }
+
+    /**
+     * Like the other constructor; a run without a checkpoint starts from {@code initial}'s weights (such as a
+     * pretrained HuggingFace checkpoint) instead of fresh ones. A checkpoint, when there is one, wins: a resumed run
+     * continues from where it stopped.
+     */
+    public Trainer(ModelConfig modelConfig, TrainingConfig config, WindowSource source, CheckpointStore store,
+                   TrainingListener listener, InitialWeights initial) throws IOException {
         if (config.sequenceLength() > modelConfig.contextLength()) {
             throw new IllegalArgumentException("sequence length " + config.sequenceLength()
                     + " exceeds the context length " + modelConfig.contextLength());
@@ -75,7 +85,7 @@ public final class Trainer implements AutoCloseable {
         this.store = store;
         this.listener = listener;
         this.seed = config.seed();
-        this.model = Gpt.create(modelConfig, manager, seed);
+        this.model = modelConfig.create(manager, seed);
         this.optimizer = new AdamW(model.namedParameters(), manager, config);
         try {
             Optional<Checkpoint> latest = store == null ? Optional.empty() : store.loadLatest();
@@ -83,6 +93,7 @@ public final class Trainer implements AutoCloseable {
                 restore(latest.get());
                 log.info("resumed from the checkpoint of step {} at source position {}", step, position);
             } else {
+                initial.fill(model);
                 position = source.position();
                 if (store != null) {
                     checkpoint();
@@ -95,7 +106,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** The model being trained; its weights change with every step. */
-    public Gpt model() {
+    public Decoder model() {
         return model;
     }
 
@@ -111,6 +122,15 @@ public final class Trainer implements AutoCloseable {
 
     public TrainingConfig config() {
         return config;
+    }
+
+    /** Where a run without a checkpoint takes its first weights from. */
+    @FunctionalInterface
+    public interface InitialWeights {
+        /** Keeps the fresh weights the model was built with. */
+        InitialWeights FRESH = model -> { };
+
+        void fill(Decoder model) throws IOException;
     }
 
     /** What the training loop does after each step, such as exporting a version. */
@@ -178,7 +198,7 @@ public final class Trainer implements AutoCloseable {
                     if (!Float.isFinite(v)) {
                         throw new NonFinite("loss " + v, v);
                     }
-                    collector.backward(value.div(config.gradientAccumulation()));
+                    collector.backward(value.div(Layers.scalar(value, config.gradientAccumulation())));
                     lossSum += v;
                 }
             }
@@ -263,7 +283,7 @@ public final class Trainer implements AutoCloseable {
 
     private Checkpoint snapshot() {
         Map<String, Checkpoint.Tensor> weights = new LinkedHashMap<>();
-        for (Gpt.NamedParameter p : model.namedParameters()) {
+        for (NamedParameter p : model.namedParameters()) {
             weights.put(p.name(), Checkpoint.Tensor.of(p.parameter().getArray()));
         }
         return new Checkpoint(step, model.config(), config, seed, position, validation, metrics, weights,
@@ -334,7 +354,7 @@ public final class Trainer implements AutoCloseable {
         if (w.length() != config.sequenceLength() + 1) {
             return "has " + w.length() + " ids, expected " + (config.sequenceLength() + 1);
         }
-        int vocab = model.config().vocabSize();
+        int vocab = model.vocabSize();
         for (int id : w.tokens()) {
             if (id < 0 || id >= vocab) {
                 return "id " + id + " is outside the vocabulary [0, " + vocab + ")";
@@ -355,7 +375,7 @@ public final class Trainer implements AutoCloseable {
         }
         NDArray logits = model.forward(ps, new NDList(scope.create(input, new Shape(b, t))), training).singletonOrThrow();
         // DJL's softmax cross-entropy takes (N, V) scores and N class ids.
-        NDArray flat = logits.reshape(-1, model.config().vocabSize());
+        NDArray flat = logits.reshape(-1, model.vocabSize());
         return loss.evaluate(new NDList(scope.create(target)), new NDList(flat));
     }
 

@@ -7,6 +7,7 @@ import io.llmstream.ops.Settings;
 import io.llmstream.schemas.registry.HttpSchemaRegistryClient;
 import io.llmstream.schemas.registry.SchemaRegistryClient;
 import io.llmstream.tokenizer.Tokenizer;
+import io.llmstream.trainer.hf.HuggingFaceCheckpoint;
 import io.llmstream.tokenizer.Tokenizers;
 import io.llmstream.trainer.kafka.KafkaWindowSource;
 import io.llmstream.trainer.kafka.ModelPublisher;
@@ -56,7 +57,7 @@ public final class TrainerApp implements AutoCloseable {
     /** Writes (and announces) one model version. */
     @FunctionalInterface
     private interface Exporter {
-        ModelVersions.Exported export(Gpt model, long step, Map<String, Double> metrics) throws IOException;
+        ModelVersions.Exported export(Decoder model, long step, Map<String, Double> metrics) throws IOException;
     }
 
     private final Trainer trainer;
@@ -78,10 +79,23 @@ public final class TrainerApp implements AutoCloseable {
         this.resources = resources;
         run.saveTo(checkpointDir);
         CheckpointStore store = new CheckpointStore(checkpointDir, s.training().keepCheckpoints());
-        this.trainer = resources.add(new Trainer(s.model().withVocabulary(tokenizer.vocabSize()), s.training(), source,
-                store, monitor));
+        this.trainer = resources.add(s.initFrom() == null
+                ? new Trainer(s.model().withVocabulary(tokenizer.vocabSize()), s.training(), source, store, monitor)
+                : new Trainer(pretrained(s.initFrom(), tokenizer), s.training(), source, store, monitor,
+                        model -> HuggingFaceCheckpoint.loadWeights(s.initFrom(), model)));
         log.info("training {} ({} parameters) with tokenizer {} ({}) from step {}", run.modelName(),
                 trainer.model().config().parameterCount(), tokenizer.name(), tokenizer.fingerprint(), trainer.step());
+    }
+
+    /** The architecture of the checkpoint in {@code dir}, checked against the tokenizer the windows are cut with. */
+    private static ModelConfig pretrained(Path dir, Tokenizer tokenizer) throws IOException {
+        ModelConfig config = HuggingFaceCheckpoint.config(dir);
+        if (tokenizer.vocabSize() > config.vocabSize()) {
+            throw new IllegalArgumentException(dir + ": the tokenizer has " + tokenizer.vocabSize()
+                    + " ids, more than the model's vocab_size " + config.vocabSize());
+        }
+        log.info("starting from the pretrained {} in {} unless a checkpoint exists", config, dir);
+        return config;
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.llmstream.trainer;
 
 import io.llmstream.ops.Settings;
+import io.llmstream.schemas.model.ModelFiles;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -12,7 +13,9 @@ import java.util.Map;
  *
  * @param tokenizer     built-in encoding name or tokenizer.json path
  * @param bos           special-token strings looked up in the tokenizer for the manifest (-1 where absent)
- * @param model         the decoder's shape except the vocabulary size, which comes from the tokenizer
+ * @param model         the decoder's architecture and shape except the vocabulary size, which comes from the tokenizer
+ * @param initFrom      a HuggingFace model directory whose architecture, weights and tokenizer a run without a
+ *                      checkpoint starts from (then {@code model} and {@code tokenizer} are not used); null for none
  * @param exportInterval steps between model versions; 0 exports only at the end
  * @param registry      every setting; the schema-registry client picks its keys (schema.registry.url, ...)
  */
@@ -23,6 +26,7 @@ public record TrainerSettings(
         String pad,
         String modelName,
         ModelShape model,
+        Path initFrom,
         TrainingConfig training,
         Path checkpointDir,
         Path modelsRoot,
@@ -38,11 +42,20 @@ public record TrainerSettings(
 
     public static final String DEFAULTS_RESOURCE = "/trainer.properties";
 
-    /** {@link GptConfig} without the vocabulary size. */
-    public record ModelShape(int contextLength, int layers, int heads, int dModel, int dFF, float dropout,
-                             boolean tieEmbeddings) {
-        public GptConfig withVocabulary(int vocabSize) {
-            return new GptConfig(vocabSize, contextLength, layers, heads, dModel, dFF, dropout, tieEmbeddings);
+    /**
+     * A {@link ModelConfig} without the vocabulary size: {@code type} {@value GptConfig#TYPE} or {@value
+     * LlamaConfig#TYPE}; dropout is GPT-2's only, kvHeads, ropeTheta, rmsNormEps and qkvBias Llama's only.
+     */
+    public record ModelShape(String type, int contextLength, int layers, int heads, int kvHeads, int dModel, int dFF,
+                             float dropout, double ropeTheta, float rmsNormEps, boolean qkvBias, boolean tieEmbeddings) {
+        public ModelConfig withVocabulary(int vocabSize) {
+            return switch (type) {
+                case GptConfig.TYPE -> new GptConfig(vocabSize, contextLength, layers, heads, dModel, dFF, dropout,
+                        tieEmbeddings);
+                case LlamaConfig.TYPE -> new LlamaConfig(vocabSize, contextLength, layers, heads, kvHeads, dModel, dFF,
+                        ropeTheta, rmsNormEps, qkvBias, tieEmbeddings);
+                default -> throw new IllegalStateException("unknown model.type " + type); // from() checked it
+            };
         }
     }
 
@@ -51,14 +64,25 @@ public record TrainerSettings(
     }
 
     public static TrainerSettings from(Settings s) {
+        int heads = s.integer("model.heads");
         ModelShape shape = new ModelShape(
+                s.string("model.type"),
                 s.integer("model.context.length"),
                 s.integer("model.layers"),
-                s.integer("model.heads"),
+                heads,
+                s.has("model.kv.heads") ? s.integer("model.kv.heads") : heads,
                 s.integer("model.d.model"),
                 s.integer("model.d.ff"),
                 (float) s.decimal("model.dropout"),
+                s.decimal("model.rope.theta"),
+                (float) s.decimal("model.rms.norm.eps"),
+                s.bool("model.qkv.bias"),
                 s.bool("model.tie.embeddings"));
+        if (!shape.type().equals(GptConfig.TYPE) && !shape.type().equals(LlamaConfig.TYPE)) {
+            throw new IllegalArgumentException("setting 'model.type' must be " + GptConfig.TYPE + " or "
+                    + LlamaConfig.TYPE + ", not '" + shape.type() + "'");
+        }
+        Path initFrom = s.has("init.from") ? Path.of(s.string("init.from")) : null;
         TrainingConfig.Builder training = TrainingConfig.builder()
                 .sequenceLength(s.integer("train.sequence.length"))
                 .batchSize(s.integer("train.batch.size"))
@@ -95,12 +119,13 @@ public record TrainerSettings(
             throw new IllegalArgumentException("setting 'windows.idle.timeout.ms' must not be negative");
         }
         return new TrainerSettings(
-                s.string("tokenizer"),
+                initFrom == null ? s.string("tokenizer") : initFrom.resolve(ModelFiles.TOKENIZER).toString(),
                 s.string("tokenizer.bos", ""),
                 s.string("tokenizer.eos", ""),
                 s.string("tokenizer.pad", ""),
                 s.string("model.name"),
                 shape,
+                initFrom,
                 config,
                 Path.of(s.string("checkpoint.dir")),
                 Path.of(s.string("models.root")),

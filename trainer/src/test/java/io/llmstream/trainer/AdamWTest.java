@@ -28,8 +28,8 @@ class AdamWTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             Parameter w = parameter(manager, "w", new float[] {1f, -2f, 0.5f});
             Parameter b = parameter(manager, "b", new float[] {0.3f, -0.1f});
-            AdamW adam = new AdamW(List.of(new Gpt.NamedParameter("w", w, true),
-                    new Gpt.NamedParameter("b", b, false)), manager, config);
+            AdamW adam = new AdamW(List.of(new NamedParameter("w", w, true),
+                    new NamedParameter("b", b, false)), manager, config);
 
             double[][] weights = {{1, -2, 0.5}, {0.3, -0.1}};
             double[][] m = {new double[3], new double[2]};

@@ -19,7 +19,7 @@ class CheckpointTest {
         try (NDManager manager = NDManager.newBaseManager()) {
             Gpt source = Gpt.create(config, manager, 1);
             Map<String, Checkpoint.Tensor> weights = new LinkedHashMap<>();
-            for (Gpt.NamedParameter p : source.namedParameters()) {
+            for (NamedParameter p : source.namedParameters()) {
                 weights.put(p.name(), Checkpoint.Tensor.of(p.parameter().getArray()));
             }
             Gpt target = Gpt.create(config, manager, 2);
@@ -32,7 +32,7 @@ class CheckpointTest {
                 ByteBuffer.allocateDirect(1 << 16);
                 Thread.sleep(5);
             }
-            for (Gpt.NamedParameter p : target.namedParameters()) {
+            for (NamedParameter p : target.namedParameters()) {
                 assertThat(p.parameter().getArray().toFloatArray()).as(p.name())
                         .containsExactly(weights.get(p.name()).data());
             }

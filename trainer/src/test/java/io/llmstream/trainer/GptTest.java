@@ -40,8 +40,8 @@ class GptTest {
                 long total = model.namedParameters().stream()
                         .mapToLong(p -> p.parameter().getArray().size()).sum();
                 assertThat(total).isEqualTo(config.parameterCount());
-                assertThat(model.namedParameters()).filteredOn(Gpt.NamedParameter::decay)
-                        .extracting(Gpt.NamedParameter::name)
+                assertThat(model.namedParameters()).filteredOn(NamedParameter::decay)
+                        .extracting(NamedParameter::name)
                         .allMatch(n -> n.endsWith(".weight") && !n.contains(".ln_") && !n.startsWith("ln_f"))
                         .hasSize(4 * config.layers() + (tied ? 0 : 1));
             }

@@ -9,7 +9,7 @@ import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The exported graph in ONNX Runtime against the DJL forward pass of the same weights. */
+/** The exported graph in ONNX Runtime against the DJL forward pass of the same weights, for both architectures. */
 class OnnxParityTest {
 
     private static final double TOLERANCE = 1e-4;
@@ -50,9 +50,45 @@ class OnnxParityTest {
         }
     }
 
+    @Test
+    void llamaWithGroupedQueryAttentionTiedHead() throws Exception {
+        LlamaConfig config = new LlamaConfig(61, 24, 2, 4, 2, 32, 48, 10000.0, 1e-6f, false, true);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Decoder model = scrambled(Llama.create(config, manager, 7), manager);
+            assertLeftPaddedBatchMatches(model, manager);
+            assertCachedDecodingMatches(model, manager);
+        }
+    }
+
+    @Test
+    void qwen2StyleBiasesSeparateHeadOtherTheta() throws Exception {
+        LlamaConfig config = new LlamaConfig(53, 24, 2, 4, 1, 32, 64, 500000.0, 1e-5f, true, false);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Decoder model = scrambled(Llama.create(config, manager, 11), manager);
+            assertLeftPaddedBatchMatches(model, manager);
+            assertCachedDecodingMatches(model, manager);
+        }
+    }
+
+    @Test
+    void trainedLlamaWeights() throws Exception {
+        LlamaConfig config = new LlamaConfig(48, 24, 2, 4, 2, 32, 64, 10000.0, 1e-6f, false, true);
+        TrainingConfig training = TrainingConfig.builder().sequenceLength(16).batchSize(4).maxSteps(30)
+                .learningRate(1e-2).warmupSteps(5).evalInterval(0).seed(4).build();
+        int[] stream = randomTokens(600, config.vocabSize(), 12);
+        try (Trainer trainer = new Trainer(config, training,
+                new InMemoryWindowSource(TrainerLearningTest.windows(stream, 16, 5, "r"), true), null,
+                TrainingListener.NONE);
+             NDManager manager = NDManager.newBaseManager()) {
+            trainer.train();
+            assertLeftPaddedBatchMatches(trainer.model(), manager);
+            assertCachedDecodingMatches(trainer.model(), manager);
+        }
+    }
+
     /** One prefill of a left-padded batch: every real token's logits match; padded slots stay finite. */
-    private static void assertLeftPaddedBatchMatches(Gpt model, NDManager manager) throws Exception {
-        GptConfig config = model.config();
+    private static void assertLeftPaddedBatchMatches(Decoder model, NDManager manager) throws Exception {
+        ModelConfig config = model.config();
         int[][] prompts = {randomTokens(7, config.vocabSize(), 1), randomTokens(12, config.vocabSize(), 2)};
         try (OrtDecoder ort = new OrtDecoder(OnnxExporter.export(model), config)) {
             float[][][] logits = ort.prefill(prompts);
@@ -70,8 +106,8 @@ class OnnxParityTest {
     }
 
     /** Prefill two different-length prompts, then feed tokens one at a time with the presents as pasts. */
-    private static void assertCachedDecodingMatches(Gpt model, NDManager manager) throws Exception {
-        GptConfig config = model.config();
+    private static void assertCachedDecodingMatches(Decoder model, NDManager manager) throws Exception {
+        ModelConfig config = model.config();
         int[][] sequences = {randomTokens(4, config.vocabSize(), 3), randomTokens(9, config.vocabSize(), 4)};
         int steps = 8;
         int[][] continuations = {randomTokens(steps, config.vocabSize(), 5), randomTokens(steps, config.vocabSize(), 6)};
@@ -94,11 +130,11 @@ class OnnxParityTest {
         }
     }
 
-    private static float[][] djlLogits(Gpt model, NDManager manager, int[] tokens) {
+    private static float[][] djlLogits(Decoder model, NDManager manager, int[] tokens) {
         try (NDManager scope = manager.newSubManager()) {
             NDArray ids = scope.create(tokens).reshape(1, tokens.length);
             float[] flat = model.logits(ids).toFloatArray();
-            int v = model.config().vocabSize();
+            int v = model.vocabSize();
             float[][] out = new float[tokens.length][v];
             for (int t = 0; t < tokens.length; t++) {
                 System.arraycopy(flat, t * v, out[t], 0, v);
@@ -119,8 +155,8 @@ class OnnxParityTest {
      * Random weights of order one everywhere, LayerNorm gains and biases included, so every parameter and every
      * code path visibly moves the logits (GPT-2's 0.02 initialisation leaves logits near zero).
      */
-    private static Gpt scrambled(Gpt model, NDManager manager) {
-        for (Gpt.NamedParameter p : model.namedParameters()) {
+    private static <M extends Decoder> M scrambled(M model, NDManager manager) {
+        for (NamedParameter p : model.namedParameters()) {
             NDArray w = p.parameter().getArray();
             w.addi(manager.randomNormal(0f, 0.3f, w.getShape(), w.getDataType()));
         }

@@ -24,17 +24,17 @@ final class OrtDecoder implements AutoCloseable {
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
-    private final GptConfig config;
+    private final ModelArtifactWriter.Shape config;
 
     private OrtSession.Result cache;   // presents of the last step, fed back as pasts
     private long[][] mask;             // attention mask over every slot so far
     private long[] nextPosition;       // position id of each row's next token
 
-    OrtDecoder(byte[] model, GptConfig config) throws OrtException {
+    OrtDecoder(byte[] model, ModelConfig config) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setIntraOpNumThreads(1);
         this.session = env.createSession(model, options);
-        this.config = config;
+        this.config = ModelArtifactWriter.Shape.of(config);
     }
 
     /**
@@ -128,7 +128,7 @@ final class OrtDecoder implements AutoCloseable {
 
     private Map<String, OnnxTensor> emptyPast(int batch) throws OrtException {
         Map<String, OnnxTensor> past = new HashMap<>();
-        long[] shape = {batch, config.heads(), 0, config.headDim()};
+        long[] shape = {batch, config.kvHeads(), 0, config.headDim()};
         for (int i = 0; i < config.layers(); i++) {
             for (String template : List.of(OnnxNames.PAST_KEY, OnnxNames.PAST_VALUE)) {
                 FloatBuffer empty = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()).asFloatBuffer();

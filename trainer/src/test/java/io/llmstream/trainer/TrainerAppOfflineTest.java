@@ -4,6 +4,7 @@ import io.llmstream.ops.Settings;
 import io.llmstream.schemas.model.ModelFiles;
 import io.llmstream.schemas.model.ModelManifest;
 import io.llmstream.tokenizer.Tokenizers;
+import io.llmstream.trainer.hf.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -112,6 +113,35 @@ class TrainerAppOfflineTest {
 
         assertThatThrownBy(() -> TrainerApp.offline(settings(2), windows, tokenizer.toString(), dir.resolve("model")))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("other");
+    }
+
+    @Test
+    void startsFromAHuggingFaceCheckpointWithItsArchitectureAndTokenizer() throws IOException {
+        Path pretrained = Path.of(System.getProperty("llmstream.shared", "../../shared")).resolve("models/llama-fp32");
+        Path windows = windows(dir.resolve("windows.jsonl"));
+        Path out = dir.resolve("model");
+        Settings settings = settings(4).with("init.from", pretrained.toString());
+
+        try (TrainerApp app = TrainerApp.offline(settings, windows, "ignored-when-init-from-is-set", out)) {
+            assertThat(app.trainer().model()).isInstanceOf(Llama.class);
+            app.run();
+        }
+
+        SafeTensors hf = SafeTensors.open(pretrained.resolve("model.safetensors"));
+        Checkpoint first = CheckpointStore.read(dir.resolve("model.checkpoints").resolve("step-000000000000"));
+        Checkpoint last = CheckpointStore.readLatest(dir.resolve("model.checkpoints")).orElseThrow();
+        assertThat(first.weights().keySet()).containsExactlyInAnyOrderElementsOf(hf.entries().keySet());
+        for (String name : hf.entries().keySet()) {
+            assertThat(first.weights().get(name).data()).as(name).containsExactly(hf.floats(name));
+        }
+        assertThat(last.step()).isEqualTo(4);
+        assertThat(last.weights().get("model.layers.0.self_attn.q_proj.weight").data())
+                .as("trained on from there").isNotEqualTo(hf.floats("model.layers.0.self_attn.q_proj.weight"));
+        ModelManifest manifest = ModelManifest.read(out);
+        assertThat(manifest.architecture().type()).isEqualTo(LlamaConfig.TYPE);
+        assertThat(manifest.architecture().kvHeads()).isEqualTo(2);
+        assertThat(manifest.architecture().vocabSize()).isEqualTo(2000);
+        assertThat(out.resolve(ModelFiles.TOKENIZER)).hasSameBinaryContentAs(pretrained.resolve(ModelFiles.TOKENIZER));
     }
 
     /** A tiny model on the defaults; the sequence length is 8, so windows carry 9 ids. */

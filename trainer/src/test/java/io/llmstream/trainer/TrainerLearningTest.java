@@ -65,7 +65,8 @@ class TrainerLearningTest {
 
         GptConfig model = new GptConfig(256, t, 2, 4, 64, 128, 0f, true);
         TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(8).maxSteps(400)
-                .learningRate(6e-3).warmupSteps(20).evalInterval(0).checkpointInterval(0).seed(9).build();
+                .learningRate(6e-3).warmupSteps(20).evalInterval(0).checkpointInterval(0).seed(9)
+                .maxValidationWindows(100_000).build(); // every held-out window, however large the sources grow
         Evaluation evaluation;
         try (Trainer trainer = new Trainer(model, training, new InMemoryWindowSource(windows, true), null,
                 TrainingListener.NONE)) {

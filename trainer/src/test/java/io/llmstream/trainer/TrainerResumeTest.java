@@ -112,9 +112,9 @@ class TrainerResumeTest {
         return Files.write(file, lines);
     }
 
-    static Map<String, float[]> weights(Gpt model) {
+    static Map<String, float[]> weights(Decoder model) {
         Map<String, float[]> out = new LinkedHashMap<>();
-        for (Gpt.NamedParameter p : model.namedParameters()) {
+        for (NamedParameter p : model.namedParameters()) {
             out.put(p.name(), p.parameter().getArray().toFloatArray());
         }
         return out;

@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
  * (which checkpoints first), or offline on a JSON Lines file of windows with {@code --windows --out}.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train the GPT decoder on the training-windows topic, checkpointing and publishing model versions,",
+        description = {"Train a decoder (model.type gpt2 or llama, or a HuggingFace checkpoint with --init-from) on the",
+                "training-windows topic, checkpointing and publishing model versions,",
                 "or offline: --windows FILE (JSON lines {\"tokens\":[..],\"split\":\"TRAIN\"}) --out DIR (the model directory).",
                 "Settings: trainer.properties defaults, then --config, LLMSTREAM_* variables, --set, --bootstrap/--registry."})
 public final class TrainCommand implements Callable<Integer> {
@@ -34,6 +35,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "NAME|PATH", description = "Built-in encoding or tokenizer.json (overrides the 'tokenizer' setting).")
     String tokenizer;
 
+    @Option(names = "--init-from", paramLabel = "DIR", description = {"Start from this HuggingFace model directory "
+            + "(config.json, model.safetensors, tokenizer.json; llama or qwen2): its architecture, weights and tokenizer",
+            "replace the model.* shape and --tokenizer (the 'init.from' setting). A run with a checkpoint resumes it instead."})
+    Path initFrom;
+
     @Spec
     CommandSpec spec;
 
@@ -46,6 +52,9 @@ public final class TrainCommand implements Callable<Integer> {
         Settings settings = connection.settings(TrainerSettings.defaults());
         if (tokenizer != null) {
             settings = settings.with("tokenizer", tokenizer);
+        }
+        if (initFrom != null) {
+            settings = settings.with("init.from", initFrom.toString());
         }
         TrainerApp app = windows == null ? TrainerApp.kafka(settings)
                 : TrainerApp.offline(settings, windows, settings.string("tokenizer"), out);

@@ -28,6 +28,7 @@ import io.llmstream.schemas.serde.AvroDeserializer;
 import io.llmstream.schemas.serde.AvroSerializer;
 import io.llmstream.tokenizer.Tokenizer;
 import io.llmstream.tokenizer.Tokenizers;
+import io.llmstream.trainer.NamedParameter;
 import io.llmstream.trainer.Gpt;
 import io.llmstream.trainer.GptConfig;
 import io.llmstream.trainer.ModelArtifactWriter;
@@ -100,7 +101,7 @@ class InferenceWorkerSystemTest {
         Path dir = models.resolve(name).resolve(version);
         try (NDManager manager = NDManager.newBaseManager()) {
             Gpt model = Gpt.create(new GptConfig(R50K.vocabSize(), CONTEXT, 1, 2, 32, 64, 0f, true), manager, seed);
-            for (Gpt.NamedParameter p : model.namedParameters()) {
+            for (NamedParameter p : model.namedParameters()) {
                 NDArray w = p.parameter().getArray();
                 w.addi(manager.randomNormal(0f, 0.3f, w.getShape(), w.getDataType())); // logits far apart: no ties
             }

@@ -15,7 +15,9 @@ import io.llmstream.schemas.registry.SchemaRegistryClient;
 import io.llmstream.schemas.serde.AvroDeserializer;
 import io.llmstream.schemas.serde.AvroSerializer;
 import io.llmstream.tokenizer.Tokenizers;
+import io.llmstream.trainer.NamedParameter;
 import io.llmstream.trainer.CheckpointStore;
+import io.llmstream.trainer.Decoder;
 import io.llmstream.trainer.Gpt;
 import io.llmstream.trainer.GptConfig;
 import io.llmstream.trainer.RecordingSource;
@@ -417,9 +419,9 @@ class KafkaTrainingSystemTest {
         };
     }
 
-    private static Map<String, float[]> weights(Gpt model) {
+    private static Map<String, float[]> weights(Decoder model) {
         Map<String, float[]> out = new LinkedHashMap<>();
-        for (Gpt.NamedParameter p : model.namedParameters()) {
+        for (NamedParameter p : model.namedParameters()) {
             out.put(p.name(), p.parameter().getArray().toFloatArray());
         }
         return out;

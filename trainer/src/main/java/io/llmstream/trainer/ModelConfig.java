@@ -1,0 +1,25 @@
+package io.llmstream.trainer;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+
+/**
+ * The shape of a decoder of one of the architectures the trainer learns; recorded in every checkpoint under
+ * {@code "type"} (checkpoints written before there was a second architecture have none and are GPT-2 style).
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type", defaultImpl = GptConfig.class)
+@JsonSubTypes({@JsonSubTypes.Type(value = GptConfig.class, name = GptConfig.TYPE),
+        @JsonSubTypes.Type(value = LlamaConfig.class, name = LlamaConfig.TYPE)})
+public sealed interface ModelConfig permits GptConfig, LlamaConfig {
+
+    int vocabSize();
+
+    int contextLength();
+
+    /** Number of trainable parameters (a tied output projection counted once). */
+    long parameterCount();
+
+    /** A model of this shape with fresh initial weights drawn from the engine's generator seeded with {@code seed}. */
+    Decoder create(NDManager manager, long seed);
+}
