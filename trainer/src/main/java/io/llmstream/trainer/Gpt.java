@@ -237,22 +237,32 @@ public final class Gpt extends AbstractBlock implements Decoder {
         }
     }
 
-    /** Feed-forward network: c_proj(gelu(c_fc(x))), GELU in its exact erf form. */
+    /** Feed-forward network: c_proj(gelu(c_fc(x))), GELU in its exact erf form or its tanh approximation. */
     private static final class Mlp extends Module {
         private final Linear cFc;
         private final Linear cProj;
         private final float dropout;
 
+        private final boolean tanhGelu;
+
         Mlp(GptConfig config, float residualStd) {
             dropout = config.dropout();
+            tanhGelu = config.tanhGelu();
             cFc = addChildBlock("c_fc", new Linear(config.dModel(), config.dFF(), INIT_STD, true));
             cProj = addChildBlock("c_proj", new Linear(config.dFF(), config.dModel(), residualStd, true));
         }
 
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
-            NDArray hidden = Activation.gelu(cFc.call(ps, training, in.singletonOrThrow()));
+            NDArray x = cFc.call(ps, training, in.singletonOrThrow());
+            NDArray hidden = tanhGelu ? tanhGelu(x) : Activation.gelu(x);
             return new NDList(dropout(cProj.call(ps, training, hidden), dropout, training));
+        }
+
+        /** 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))). */
+        private static NDArray tanhGelu(NDArray x) {
+            NDArray inner = x.add(x.mul(x).mul(x).mul(Layers.scalar(x, 0.044715))).mul(Layers.scalar(x, Math.sqrt(2 / Math.PI)));
+            return x.mul(Layers.scalar(x, 0.5)).mul(inner.tanh().add(1f));
         }
 
         @Override

@@ -11,15 +11,23 @@ package io.llmstream.trainer;
  * @param dFF           hidden width of the feed-forward network
  * @param dropout       dropout rate on embeddings, attention weights and residual branches while training
  * @param tieEmbeddings whether the output projection reuses the token embedding matrix
+ * @param tanhGelu      whether the feed-forward GELU is the tanh approximation (HuggingFace's {@code gelu_new}, what
+ *                      OpenAI's GPT-2 checkpoints use) instead of the exact erf form
  */
 public record GptConfig(int vocabSize, int contextLength, int layers, int heads, int dModel, int dFF,
-                        float dropout, boolean tieEmbeddings) implements ModelConfig {
+                        float dropout, boolean tieEmbeddings, boolean tanhGelu) implements ModelConfig {
 
     /** {@code model.type} and the checkpoints' name of this architecture. */
     public static final String TYPE = "gpt2";
 
     /** LayerNorm epsilon, shared by the DJL model and the exported graph. */
     public static final float LAYER_NORM_EPS = 1e-5f;
+
+    /** The exact-GELU model, as the trainer builds from scratch. */
+    public GptConfig(int vocabSize, int contextLength, int layers, int heads, int dModel, int dFF, float dropout,
+                     boolean tieEmbeddings) {
+        this(vocabSize, contextLength, layers, heads, dModel, dFF, dropout, tieEmbeddings, false);
+    }
 
     public GptConfig {
         requirePositive("vocabSize", vocabSize);

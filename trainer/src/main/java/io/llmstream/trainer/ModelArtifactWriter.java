@@ -9,6 +9,7 @@ import io.llmstream.schemas.model.ModelManifest;
 import io.llmstream.schemas.model.ModelManifest.Architecture;
 import io.llmstream.schemas.model.ModelManifest.SpecialTokens;
 import io.llmstream.schemas.model.OnnxNames;
+import io.llmstream.trainer.hf.HuggingFaceExport;
 
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
@@ -24,8 +25,9 @@ import java.util.UUID;
 /**
  * Writes the model directory the inference worker loads ({@code <models-root>/<name>/<version>/}):
  * {@code model.onnx} (see {@link OnnxExporter}), {@code tokenizer.json} (copied, when there is one),
- * {@code genai_config.json} (the same model described for onnxruntime-genai) and {@code model.json} (the
- * {@link ModelManifest}, with the SHA-256 of every other file).
+ * {@code genai_config.json} (the same model described for onnxruntime-genai), the HuggingFace checkpoint
+ * ({@code config.json}, {@code generation_config.json}, {@code model.safetensors}: see {@link HuggingFaceExport}) and
+ * {@code model.json} (the {@link ModelManifest}, with the SHA-256 of every other file).
  * The directory appears complete or not at all: it is written next to its final place and renamed.
  */
 public final class ModelArtifactWriter {
@@ -62,6 +64,8 @@ public final class ModelArtifactWriter {
             List<String> written = new ArrayList<>(List.of(ModelFiles.MODEL, ModelFiles.GENAI_CONFIG));
             Files.write(temporary.resolve(ModelFiles.MODEL), OnnxExporter.export(model));
             JSON.writeValue(temporary.resolve(ModelFiles.GENAI_CONFIG).toFile(), genaiConfig(c, info.specialTokens()));
+            HuggingFaceExport.write(model, info.specialTokens(), temporary);
+            written.addAll(HuggingFaceExport.FILES);
             if (tokenizerJson != null) {
                 Files.copy(tokenizerJson, temporary.resolve(ModelFiles.TOKENIZER));
                 written.add(ModelFiles.TOKENIZER);

@@ -94,7 +94,7 @@ public final class OnnxExporter {
         for (int i = 0; i < config.layers(); i++) {
             String p = "h." + i + ".";
             x = g.node("Add", List.of(x, gptAttention(config, i, layerNorm(x, p + "ln_1"), keyAllowed)));
-            x = g.node("Add", List.of(x, gptMlp(p + "mlp", layerNorm(x, p + "ln_2"))));
+            x = g.node("Add", List.of(x, gptMlp(p + "mlp", layerNorm(x, p + "ln_2"), config.tanhGelu())));
         }
         head(layerNorm(x, "ln_f"), config.tieEmbeddings(), "wte");
     }
@@ -240,9 +240,17 @@ public final class OnnxExporter {
         return bias ? linear(x, prefix) : g.node("MatMul", List.of(x, linearWeight(prefix + ".weight")));
     }
 
-    /** c_proj(gelu(c_fc(x))) with GELU(x) = x * 0.5 * (1 + erf(x / sqrt 2)). */
-    private String gptMlp(String prefix, String x) {
+    /** c_proj(gelu(c_fc(x))) with GELU(x) = x * 0.5 * (1 + erf(x / sqrt 2)), or its tanh approximation. */
+    private String gptMlp(String prefix, String x, boolean tanhGelu) {
         String hidden = linear(x, prefix + ".c_fc");
+        if (tanhGelu) {
+            String cube = g.node("Mul", List.of(g.node("Mul", List.of(hidden, hidden)), hidden));
+            String inner = g.node("Mul", List.of(g.node("Add", List.of(hidden, g.node("Mul", List.of(cube, g.scalar(0.044715f))))),
+                    g.scalar((float) Math.sqrt(2 / Math.PI))));
+            String gelu = g.node("Mul", List.of(g.node("Mul", List.of(hidden, g.scalar(0.5f))),
+                    g.node("Add", List.of(g.node("Tanh", List.of(inner)), g.scalar(1.0f)))));
+            return linear(gelu, prefix + ".c_proj");
+        }
         // Exact GELU, x * (1 + erf(x / sqrt 2)) * 0.5, written in the form ONNX Runtime fuses into one Gelu kernel.
         String erf = g.node("Erf", List.of(g.node("Div", List.of(hidden, g.scalar((float) Math.sqrt(2.0))))));
         String gelu = g.node("Mul", List.of(
@@ -276,13 +284,6 @@ public final class OnnxExporter {
         long[] shape = p.getArray().getShape().getShape();
         int rows = (int) shape[0];
         int cols = (int) shape[1];
-        float[] data = p.getArray().toFloatArray();
-        float[] transposed = new float[data.length];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                transposed[c * rows + r] = data[r * cols + c];
-            }
-        }
-        return g.initializer(name, new long[] {cols, rows}, transposed);
+        return g.initializer(name, new long[] {cols, rows}, Matrices.transpose(p.getArray().toFloatArray(), rows, cols));
     }
 }

@@ -69,7 +69,8 @@ class ModelArtifactWriterTest {
                 throw new AssertionError(ex);
             }
         });
-        assertThat(listed).containsExactlyInAnyOrder("model.onnx", "tokenizer.json", "genai_config.json");
+        assertThat(listed).containsExactlyInAnyOrder("model.onnx", "tokenizer.json", "genai_config.json", "config.json",
+                "generation_config.json", "model.safetensors");
         ModelManifest.read(target).verify(target);
         assertThat(Files.readString(target.resolve("tokenizer.json"))).isEqualTo(Files.readString(tokenizer));
 
@@ -102,7 +103,8 @@ class ModelArtifactWriterTest {
         }
 
         ModelManifest manifest = ModelManifest.read(target);
-        assertThat(manifest.files()).containsOnlyKeys("model.onnx", "genai_config.json");
+        assertThat(manifest.files()).containsOnlyKeys("model.onnx", "genai_config.json", "config.json",
+                "generation_config.json", "model.safetensors");
         assertThat(manifest.tokenizerName()).isEqualTo("cl100k_base");
         assertThat(target.resolve("tokenizer.json")).doesNotExist();
         manifest.verify(target);

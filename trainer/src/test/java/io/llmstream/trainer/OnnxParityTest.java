@@ -35,6 +35,16 @@ class OnnxParityTest {
     }
 
     @Test
+    void tanhGeluAsGpt2CheckpointsUse() throws Exception {
+        GptConfig config = new GptConfig(53, 24, 2, 2, 32, 64, 0f, true, true);
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Gpt model = scrambled(Gpt.create(config, manager, 13), manager);
+            assertLeftPaddedBatchMatches(model, manager);
+            assertCachedDecodingMatches(model, manager);
+        }
+    }
+
+    @Test
     void trainedWeights() throws Exception {
         GptConfig config = new GptConfig(48, 24, 2, 4, 32, 64, 0.1f, true);
         TrainingConfig training = TrainingConfig.builder().sequenceLength(16).batchSize(4).maxSteps(30)

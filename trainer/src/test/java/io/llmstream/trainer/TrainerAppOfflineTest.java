@@ -46,7 +46,8 @@ class TrainerAppOfflineTest {
         ModelManifest manifest = ModelManifest.read(out);
         manifest.verify(out);
         assertThat(manifest.version()).isEqualTo("step-000000000006");
-        assertThat(manifest.files()).containsOnlyKeys(ModelFiles.MODEL, ModelFiles.TOKENIZER, ModelFiles.GENAI_CONFIG);
+        assertThat(manifest.files()).containsOnlyKeys(ModelFiles.MODEL, ModelFiles.TOKENIZER, ModelFiles.GENAI_CONFIG,
+                ModelFiles.HF_CONFIG, ModelFiles.HF_GENERATION_CONFIG, "model.safetensors");
         assertThat(out.resolve(ModelFiles.TOKENIZER)).hasSameTextualContentAs(tokenizer);
         assertThat(manifest.tokenizerFingerprint()).isEqualTo(Tokenizers.load(tokenizer.toString()).fingerprint());
         assertThat(manifest.tokenizerName()).as("names the shipped file, not a path on the training machine")

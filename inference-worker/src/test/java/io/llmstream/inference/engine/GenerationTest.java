@@ -137,10 +137,10 @@ class GenerationTest {
         // The same weights under a manifest whose end-of-sequence id is that token.
         Path copy = root.resolve("random-eos");
         Files.createDirectories(copy);
-        for (String file : List.of("model.onnx", "tokenizer.json", "genai_config.json")) {
+        ModelManifest m = ModelManifest.read(model.directory());
+        for (String file : m.files().keySet()) {
             Files.copy(model.directory().resolve(file), copy.resolve(file));
         }
-        ModelManifest m = ModelManifest.read(model.directory());
         new ModelManifest(m.name(), "eos", m.architecture(), new ModelManifest.SpecialTokens(-1, free[at], -1),
                 m.tokenizerName(), m.tokenizerFingerprint(), m.metrics(), m.files(), m.createdAt()).write(copy);
         try (DecoderModel eosModel = ModelLoader.load(copy, RuntimeOptions.cpu())) {

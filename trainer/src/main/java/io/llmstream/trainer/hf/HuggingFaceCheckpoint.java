@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llmstream.schemas.model.HuggingFaceConfig;
 import io.llmstream.schemas.model.ModelFiles;
 import io.llmstream.trainer.Decoder;
+import io.llmstream.trainer.GptConfig;
+import io.llmstream.trainer.Matrices;
 import io.llmstream.trainer.LlamaConfig;
 import io.llmstream.trainer.ModelConfig;
 import io.llmstream.trainer.NamedParameter;
@@ -24,9 +26,10 @@ import java.util.Set;
 /**
  * A HuggingFace model directory as a decoder to train: {@code config.json} says the architecture, the weights come
  * from {@code model.safetensors} or the shards a {@code model.safetensors.index.json} lists (F32, F16 or BF16, read a
- * tensor at a time). Supported: {@code model_type} llama and qwen2 (as {@link Llama}). Anything the model would get
- * wrong (another rotary scaling, a sliding window, biases where we have none, a tensor with no place in the model) is
- * refused naming the field or tensor, never trained on silently.
+ * tensor at a time). Supported: {@code model_type} gpt2 (as {@link io.llmstream.trainer.Gpt}), llama and qwen2 (as
+ * {@link io.llmstream.trainer.Llama}). Anything the model would get wrong (another rotary scaling, a sliding window,
+ * biases where we have none, a tensor with no place in the model) is refused naming the field or tensor, never
+ * trained on silently.
  */
 public final class HuggingFaceCheckpoint {
 
@@ -63,9 +66,32 @@ public final class HuggingFaceCheckpoint {
         String type = config.path("model_type").asText("");
         return switch (type) {
             case "llama", "qwen2" -> llamaConfig(config, HuggingFaceConfig.read(dir), configFile);
+            case "gpt2" -> gptConfig(config, HuggingFaceConfig.read(dir), configFile);
             default -> throw new IllegalArgumentException(configFile + ": model_type '" + type
-                    + "' is not supported (supported: llama, qwen2)");
+                    + "' is not supported (supported: gpt2, llama, qwen2)");
         };
+    }
+
+    static GptConfig gptConfig(JsonNode config, HuggingFaceConfig shape, Path file) {
+        String activation = config.path("activation_function").asText("gelu_new");
+        boolean tanh = switch (activation) {
+            case "gelu" -> false;
+            case "gelu_new", "gelu_pytorch_tanh" -> true;
+            default -> throw new IllegalArgumentException(file + ": activation_function '" + activation
+                    + "' is not supported (gelu, gelu_new, gelu_pytorch_tanh)");
+        };
+        double eps = config.path("layer_norm_epsilon").asDouble(GptConfig.LAYER_NORM_EPS);
+        if ((float) eps != GptConfig.LAYER_NORM_EPS) {
+            throw new IllegalArgumentException(file + ": layer_norm_epsilon " + eps + " is not supported (only "
+                    + GptConfig.LAYER_NORM_EPS + ")");
+        }
+        if (!config.path("scale_attn_weights").asBoolean(true) || config.path("scale_attn_by_inverse_layer_idx").asBoolean(false)) {
+            throw new IllegalArgumentException(file + ": scale_attn_weights false or scale_attn_by_inverse_layer_idx true"
+                    + " is not supported");
+        }
+        // Dropout is a training choice, not part of the checkpoint: fine-tuning starts without it.
+        return new GptConfig(shape.vocabSize(), shape.contextLength(), shape.layers(), shape.heads(), shape.hidden(),
+                shape.intermediate(), 0f, config.path("tie_word_embeddings").asBoolean(true), tanh);
     }
 
     static LlamaConfig llamaConfig(JsonNode config, HuggingFaceConfig shape, Path file) {
@@ -108,21 +134,27 @@ public final class HuggingFaceCheckpoint {
         Map<String, SafeTensors> files = tensorFiles(dir);
         Set<String> unused = new HashSet<>(files.keySet());
         for (NamedParameter p : model.namedParameters()) {
-            SafeTensors file = files.get(p.name());
+            String name = HuggingFaceNames.of(model, p.name());
+            SafeTensors file = files.get(name);
             if (file == null) {
-                throw new IllegalArgumentException(dir + ": the checkpoint has no tensor '" + p.name() + "'");
+                throw new IllegalArgumentException(dir + ": the checkpoint has no tensor '" + name + "'");
             }
             NDArray target = p.parameter().getArray();
             long[] expected = target.getShape().getShape();
-            long[] found = file.entries().get(p.name()).shape();
-            if (!Arrays.equals(expected, found)) {
-                throw new IllegalArgumentException(dir + ": tensor '" + p.name() + "' has shape " + Arrays.toString(found)
-                        + ", the config makes it " + Arrays.toString(expected));
+            boolean transposed = HuggingFaceNames.transposed(model, p.name());
+            long[] stored = transposed ? new long[] {expected[1], expected[0]} : expected;
+            long[] found = file.entries().get(name).shape();
+            if (!Arrays.equals(stored, found)) {
+                throw new IllegalArgumentException(dir + ": tensor '" + name + "' has shape " + Arrays.toString(found)
+                        + ", the config makes it " + Arrays.toString(stored));
             }
-            target.set(FloatBuffer.wrap(file.floats(p.name())));
-            unused.remove(p.name());
+            float[] values = file.floats(name);
+            target.set(FloatBuffer.wrap(transposed ? Matrices.transpose(values, (int) found[0], (int) found[1]) : values));
+            unused.remove(name);
         }
-        unused.removeIf(name -> name.endsWith(".rotary_emb.inv_freq") || name.equals("lm_head.weight"));
+        // Buffers, not weights: rotary frequencies and GPT-2's causal mask; a tied head's copy of the embeddings.
+        unused.removeIf(name -> name.endsWith(".rotary_emb.inv_freq") || name.endsWith(".attn.bias")
+                || name.endsWith(".attn.masked_bias") || name.equals("lm_head.weight"));
         if (!unused.isEmpty()) {
             throw new IllegalArgumentException(dir + ": tensor '" + unused.stream().sorted().findFirst().orElseThrow()
                     + "' has no place in the model its config.json describes");

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.llmstream.trainer.Decoder;
+import io.llmstream.trainer.Gpt;
 import io.llmstream.trainer.Llama;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -30,7 +31,7 @@ class HuggingFaceCheckpointTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama-fp32", "qwen2-fp32"})
+    @ValueSource(strings = {"gpt2-fp32", "llama-fp32", "qwen2-fp32"})
     void givesTransformersLogitsAtEveryPosition(String fixture) throws IOException {
         Path dir = MODELS.resolve(fixture);
         JsonNode expected = JSON.readTree(dir.resolve("hf_logits.json").toFile());
@@ -40,7 +41,7 @@ class HuggingFaceCheckpointTest {
         }
         try (NDManager manager = NDManager.newBaseManager()) {
             Decoder model = HuggingFaceCheckpoint.load(dir, manager);
-            assertThat(model).isInstanceOf(Llama.class);
+            assertThat(model).isInstanceOf(fixture.startsWith("gpt2") ? Gpt.class : Llama.class);
             float[] logits = model.logits(manager.create(prompt, new Shape(1, prompt.length))).toFloatArray();
             int vocab = model.vocabSize();
             float worst = 0;
@@ -58,6 +59,8 @@ class HuggingFaceCheckpointTest {
     @Test
     void refusesWhatItCannotTrainNamingTheField(@TempDir Path tmp) throws IOException {
         assertRefused(tmp, c -> c.put("model_type", "falcon"), "model_type 'falcon' is not supported");
+        assertRefused(tmp, c -> c.put("model_type", "gpt2").put("activation_function", "relu"),
+                "activation_function 'relu' is not supported");
         assertRefused(tmp, c -> ((ObjectNode) c.path("rope_parameters")).put("rope_type", "llama3"),
                 "rope_type 'llama3' is not supported");
         assertRefused(tmp, c -> c.put("hidden_act", "gelu"), "hidden_act 'gelu' is not supported");

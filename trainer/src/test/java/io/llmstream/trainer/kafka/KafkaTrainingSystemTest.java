@@ -303,7 +303,8 @@ class KafkaTrainingSystemTest {
             ModelManifest manifest = ModelManifest.read(directory);
             manifest.verify(directory);
             // no tokenizer.json: r50k_base is a built-in encoding, named in the manifest instead
-            assertThat(published.getFiles()).isEqualTo(manifest.files()).containsOnlyKeys("model.onnx", "genai_config.json");
+            assertThat(published.getFiles()).isEqualTo(manifest.files()).containsOnlyKeys("model.onnx", "genai_config.json",
+                    "config.json", "generation_config.json", "model.safetensors");
             assertThat(manifest.tokenizerName()).isEqualTo("r50k_base");
             assertThat(published.getTokenizerFingerprint()).isEqualTo(fingerprint);
             assertThat(published.getArchitecture().getVocabSize()).isEqualTo(50257);
