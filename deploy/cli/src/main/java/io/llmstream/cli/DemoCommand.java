@@ -52,6 +52,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--window-length", paramLabel = "N", description = "Training window length and model context (default: 16 for the synthetic task, 64 for --input).")
     Integer windowLength;
 
+    @Option(names = "--model-type", defaultValue = "gpt2", paramLabel = "TYPE", description = "Decoder architecture: gpt2 or llama (default: ${DEFAULT-VALUE}).")
+    String modelType;
+
     @Option(names = "--layers", defaultValue = "2", paramLabel = "N", description = "Decoder blocks (default: ${DEFAULT-VALUE}).")
     int layers;
 
@@ -97,8 +100,8 @@ public final class DemoCommand implements Callable<Integer> {
         DemoOptions options;
         Path dir = workDir != null ? workDir : Files.createTempDirectory("llmstream-demo-");
         try {
-            options = new DemoOptions(documents, heldOut, minLetters, maxLetters, input, vocabSize, window, layers, 4,
-                    dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap, registry);
+            options = new DemoOptions(documents, heldOut, minLetters, maxLetters, input, vocabSize, window, modelType,
+                    layers, 4, dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap, registry);
         } catch (IllegalArgumentException e) {
             tidyUp(dir);
             throw new ParameterException(spec.commandLine(), e.getMessage());

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.llmstream.cli.demo.DemoPipeline;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +32,15 @@ class DemoCommandTest {
         assertThat(model.resolve("model.onnx")).hasContent("weights");
         assertThat(log.toString(StandardCharsets.UTF_8))
                 .contains("models kept in " + dir.resolve(DemoPipeline.MODELS).toAbsolutePath());
+    }
+
+    @Test
+    void anUnknownModelTypeIsRefusedBeforeAnythingStarts() {
+        StringWriter err = new StringWriter();
+        int code = LlmstreamCommand.commandLine().setErr(new PrintWriter(err, true))
+                .execute("demo", "--model-type", "mistral");
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString()).startsWith("--model-type must be gpt2 or llama, not 'mistral'");
     }
 
     @Test

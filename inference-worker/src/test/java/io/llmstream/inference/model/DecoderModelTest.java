@@ -25,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -167,8 +168,10 @@ class DecoderModelTest {
     private static Path copy(String name) throws IOException {
         Path copy = root.resolve(name);
         Files.createDirectories(copy);
-        for (String file : List.of("model.onnx", "tokenizer.json", "genai_config.json", "model.json")) {
-            Files.copy(exported.resolve(file), copy.resolve(file));
+        try (Stream<Path> files = Files.list(exported)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                Files.copy(file, copy.resolve(file.getFileName()));
+            }
         }
         return copy;
     }

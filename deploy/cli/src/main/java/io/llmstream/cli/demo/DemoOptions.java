@@ -1,5 +1,7 @@
 package io.llmstream.cli.demo;
 
+import io.llmstream.trainer.GptConfig;
+import io.llmstream.trainer.LlamaConfig;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -14,6 +16,8 @@ import java.util.List;
  * @param vocabSize        size of the BPE vocabulary trained on a sample of the corpus
  * @param windowLength     training window length, also the model's context: synthetic documents get one window
  *                         each (padded), the user's files are packed into windows
+ * @param modelType        the decoder architecture, the trainer's {@code model.type}: gpt2 or llama (then with
+ *                         half as many key/value heads as query heads)
  * @param layers           decoder blocks
  * @param heads            attention heads per block
  * @param dModel           embedding width
@@ -28,8 +32,8 @@ import java.util.List;
  * @param registry         the schema registry of that cluster (needed with {@code bootstrap})
  */
 public record DemoOptions(int documents, int heldOut, int minLetters, int maxLetters, List<Path> input, int vocabSize,
-                          int windowLength, int layers, int heads, int dModel, int batchSize, int trainSteps,
-                          double learningRate, int maxNewTokens, int partitions, long seed, Path workDir,
+                          int windowLength, String modelType, int layers, int heads, int dModel, int batchSize,
+                          int trainSteps, double learningRate, int maxNewTokens, int partitions, long seed, Path workDir,
                           String bootstrap, String registry) {
 
     public DemoOptions {
@@ -42,6 +46,10 @@ public record DemoOptions(int documents, int heldOut, int minLetters, int maxLet
         }
         if (input.isEmpty() && (minLetters < 2 || maxLetters < minLetters || maxLetters > 26)) {
             throw new IllegalArgumentException("letters per example: need 2 <= --min-letters <= --max-letters <= 26");
+        }
+        if (!modelType.equals(GptConfig.TYPE) && !modelType.equals(LlamaConfig.TYPE)) {
+            throw new IllegalArgumentException("--model-type must be " + GptConfig.TYPE + " or " + LlamaConfig.TYPE
+                    + ", not '" + modelType + "'");
         }
         if (maxNewTokens >= windowLength) {
             throw new IllegalArgumentException("--max-new-tokens must leave room for the prompt within --window-length");

@@ -17,6 +17,7 @@ import io.llmstream.stream.StreamSettings;
 import io.llmstream.stream.TokenizerStreamApp;
 import io.llmstream.tokenizer.BpeTrainer;
 import io.llmstream.tokenizer.Tokenizer;
+import io.llmstream.trainer.LlamaConfig;
 import io.llmstream.trainer.ModelVersions;
 import io.llmstream.trainer.TrainerApp;
 import io.llmstream.trainer.TrainerSettings;
@@ -212,6 +213,10 @@ public final class DemoPipeline implements AutoCloseable {
         s.put("model.name", "demo");
         s.put("model.context.length", Integer.toString(options.windowLength()));
         s.put("train.sequence.length", Integer.toString(options.windowLength()));
+        s.put("model.type", options.modelType());
+        if (options.modelType().equals(LlamaConfig.TYPE) && options.heads() % 2 == 0) {
+            s.put("model.kv.heads", Integer.toString(options.heads() / 2)); // grouped-query attention (llama only)
+        }
         s.put("model.layers", Integer.toString(options.layers()));
         s.put("model.heads", Integer.toString(options.heads()));
         s.put("model.d.model", Integer.toString(options.dModel()));
