@@ -39,6 +39,7 @@ public final class SampleRecords {
                 .setTokens(List.of(1, 2, 3, 4, 5, 6, 7, 8, 9))
                 .setDocumentIds(List.of("doc-0001", "doc-0002"))
                 .setSplit(Split.VALIDATION)
+                .setLossMask(List.of(false, false, false, true, true, true, true, true))
                 .build();
     }
 

@@ -14,7 +14,8 @@ import java.util.Optional;
 
 /**
  * Windows from a JSON Lines file, one per line: {@code {"tokens":[12,7,...],"split":"TRAIN"}} ({@code split} defaults
- * to TRAIN; blank lines are skipped). With {@code repeat} the file is read again from the top at its end. The position
+ * to TRAIN; an optional {@code "lossMask":[false,true,...]} keeps only some targets, as on the topic; blank lines are
+ * skipped). With {@code repeat} the file is read again from the top at its end. The position
  * counts windows handed out, so it stays valid across repeats.
  */
 public final class JsonlWindowSource implements WindowSource {
@@ -103,9 +104,24 @@ public final class JsonlWindowSource implements WindowSource {
             }
             ids[i] = tokens.get(i).intValue();
         }
+        boolean[] lossMask = null;
+        JsonNode mask = node.get("lossMask");
+        if (mask != null && !mask.isNull()) {
+            if (!mask.isArray()) {
+                throw new IOException(origin + ": \"lossMask\" is not an array of booleans");
+            }
+            lossMask = new boolean[mask.size()];
+            for (int i = 0; i < lossMask.length; i++) {
+                if (!mask.get(i).isBoolean()) {
+                    throw new IOException(origin + ": lossMask " + i + " is not a boolean: " + mask.get(i));
+                }
+                lossMask[i] = mask.get(i).booleanValue();
+            }
+        }
         JsonNode split = node.get("split");
         try {
-            return new Window(ids, split == null ? Window.Split.TRAIN : Window.Split.valueOf(split.asText()), origin);
+            return new Window(ids, lossMask, split == null ? Window.Split.TRAIN : Window.Split.valueOf(split.asText()),
+                    origin);
         } catch (IllegalArgumentException e) {
             throw new IOException(origin + ": unknown split " + split);
         }

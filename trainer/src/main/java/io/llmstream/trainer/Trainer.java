@@ -3,11 +3,10 @@ package io.llmstream.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
-import ai.djl.training.loss.Loss;
-import ai.djl.training.loss.SoftmaxCrossEntropyLoss;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +48,6 @@ public final class Trainer implements AutoCloseable {
     private final NDManager manager = NDManager.newBaseManager();
     private final Decoder model;
     private final AdamW optimizer;
-    private final Loss loss = new SoftmaxCrossEntropyLoss();
     private final List<Window> validation = new ArrayList<>();
     private final Map<String, Double> metrics = new LinkedHashMap<>();
     private Map<String, Long> position;
@@ -238,13 +236,16 @@ public final class Trainer implements AutoCloseable {
             return Optional.empty();
         }
         double total = 0;
+        long targets = 0;
         for (int from = 0; from < validation.size(); from += config.batchSize()) {
             List<Window> chunk = validation.subList(from, Math.min(validation.size(), from + config.batchSize()));
+            int counted = countedTargets(chunk);
             try (NDManager scope = manager.newSubManager()) {
-                total += lossOf(new ParameterStore(scope, false), scope, chunk, false).getFloat() * chunk.size();
+                total += (double) lossOf(new ParameterStore(scope, false), scope, chunk, false).getFloat() * counted;
             }
+            targets += counted;
         }
-        double mean = total / validation.size();
+        double mean = targets == 0 ? 0 : total / targets;
         Evaluation evaluation = new Evaluation(step, mean, Math.exp(mean), validation.size());
         metrics.put("validation_loss", mean);
         metrics.put("validation_perplexity", evaluation.perplexity());
@@ -354,6 +355,10 @@ public final class Trainer implements AutoCloseable {
         if (w.length() != config.sequenceLength() + 1) {
             return "has " + w.length() + " ids, expected " + (config.sequenceLength() + 1);
         }
+        if (w.lossMask() != null && w.lossMask().length != config.sequenceLength()) {
+            return "has a loss mask of " + w.lossMask().length + " flags, expected one per target ("
+                    + config.sequenceLength() + ")";
+        }
         int vocab = model.vocabSize();
         for (int id : w.tokens()) {
             if (id < 0 || id >= vocab) {
@@ -363,20 +368,43 @@ public final class Trainer implements AutoCloseable {
         return null;
     }
 
-    /** Mean cross-entropy of the model on these windows; arrays live in {@code scope}. */
+    /**
+     * Mean cross-entropy of the model over the targets these windows count (all, unless a loss mask keeps only some);
+     * arrays live in {@code scope}. A batch that counts no target has loss 0 and no gradient.
+     */
     private NDArray lossOf(ParameterStore ps, NDManager scope, List<Window> windows, boolean training) {
         int b = windows.size();
         int t = config.sequenceLength();
         int[] input = new int[b * t];
         int[] target = new int[b * t];
+        float[] counts = new float[b * t];
+        int counted = 0;
         for (int i = 0; i < b; i++) {
-            windows.get(i).copyTo(0, t, input, i * t);
-            windows.get(i).copyTo(1, t, target, i * t);
+            Window w = windows.get(i);
+            w.copyTo(0, t, input, i * t);
+            w.copyTo(1, t, target, i * t);
+            for (int j = 0; j < t; j++) {
+                if (w.counts(j)) {
+                    counts[i * t + j] = 1f;
+                    counted++;
+                }
+            }
         }
         NDArray logits = model.forward(ps, new NDList(scope.create(input, new Shape(b, t))), training).singletonOrThrow();
-        // DJL's softmax cross-entropy takes (N, V) scores and N class ids.
-        NDArray flat = logits.reshape(-1, model.vocabSize());
-        return loss.evaluate(new NDList(scope.create(target)), new NDList(flat));
+        NDArray logProbs = logits.reshape(-1, model.vocabSize()).logSoftmax(1);
+        NDArray picked = logProbs.get(new NDIndex().addAllDim().addPickDim(scope.create(target))).reshape(-1);
+        return picked.mul(scope.create(counts)).sum().neg().div(Layers.scalar(picked, Math.max(counted, 1)));
+    }
+
+    /** How many targets of these windows count in the loss. */
+    private int countedTargets(List<Window> windows) {
+        int n = 0;
+        for (Window w : windows) {
+            for (int j = 0; j < config.sequenceLength(); j++) {
+                n += w.counts(j) ? 1 : 0;
+            }
+        }
+        return n;
     }
 
     /** Unwinds a step out of the gradient collector and its scope before the restore. */

@@ -7,23 +7,40 @@ import java.util.Objects;
  * One training window: {@code T + 1} token ids, of which the model reads {@code tokens[0..T)} and predicts
  * {@code tokens[1..T]}. Immutable: the ids are copied in and out.
  *
- * @param tokens the ids
- * @param split  whether the window trains the model or only measures it
- * @param origin where the window came from, for error reports (e.g. {@code windows.jsonl:42}, {@code topic-0@1234})
+ * @param tokens   the ids
+ * @param lossMask which targets count in the loss, flag i for {@code tokens[i + 1]}; null when all do
+ * @param split    whether the window trains the model or only measures it
+ * @param origin   where the window came from, for error reports (e.g. {@code windows.jsonl:42}, {@code topic-0@1234})
  */
-public record Window(int[] tokens, Split split, String origin) {
+public record Window(int[] tokens, boolean[] lossMask, Split split, String origin) {
 
     public enum Split { TRAIN, VALIDATION }
 
     public Window {
         tokens = tokens.clone();
+        lossMask = lossMask == null ? null : lossMask.clone();
         Objects.requireNonNull(split, "split");
         Objects.requireNonNull(origin, "origin");
+    }
+
+    /** A window of plain text: every target counts. */
+    public Window(int[] tokens, Split split, String origin) {
+        this(tokens, null, split, origin);
     }
 
     @Override
     public int[] tokens() {
         return tokens.clone();
+    }
+
+    @Override
+    public boolean[] lossMask() {
+        return lossMask == null ? null : lossMask.clone();
+    }
+
+    /** Whether target {@code i} (id {@code tokens[i + 1]}) counts in the loss. */
+    boolean counts(int i) {
+        return lossMask == null || lossMask[i];
     }
 
     public int length() {
@@ -37,16 +54,19 @@ public record Window(int[] tokens, Split split, String origin) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Window w && Arrays.equals(tokens, w.tokens) && split == w.split && origin.equals(w.origin);
+        return o instanceof Window w && Arrays.equals(tokens, w.tokens) && Arrays.equals(lossMask, w.lossMask)
+                && split == w.split && origin.equals(w.origin);
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * Arrays.hashCode(tokens) + split.hashCode()) + origin.hashCode();
+        return 31 * (31 * (31 * Arrays.hashCode(tokens) + Arrays.hashCode(lossMask)) + split.hashCode())
+                + origin.hashCode();
     }
 
     @Override
     public String toString() {
-        return "Window[" + origin + ", " + split + ", " + tokens.length + " tokens]";
+        return "Window[" + origin + ", " + split + ", " + tokens.length + " tokens"
+                + (lossMask == null ? "" : ", masked") + "]";
     }
 }

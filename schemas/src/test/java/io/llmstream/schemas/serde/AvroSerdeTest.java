@@ -135,6 +135,25 @@ class AvroSerdeTest {
     }
 
     @Test
+    void trainingWindowsWrittenBeforeTheLossMaskReadWithEveryTargetCounting() {
+        String current = TrainingWindow.getClassSchema().toString();
+        Schema beforeMask = new Schema.Parser().parse(current.substring(0, current.indexOf(",{\"name\":\"lossMask\""))
+                + "]}");
+        assertThat(beforeMask.getField("lossMask")).isNull();
+        AvroSerde<TrainingWindow> windows = AvroSerde.specific(TrainingWindow.class, client, false);
+        GenericRecord old = new GenericRecordBuilder(beforeMask).set("tokenizerFingerprint", "fp")
+                .set("tokens", List.of(1, 2, 3)).set("documentIds", List.of("d"))
+                .set("split", new org.apache.avro.generic.GenericData.EnumSymbol(
+                        beforeMask.getField("split").schema(), "TRAIN")).build();
+        byte[] bytes = AvroSerde.generic(client, false).serializer().serialize("windows", old);
+
+        assertThat(client.isCompatible("windows-value", TrainingWindow.getClassSchema())).isTrue();
+        TrainingWindow decoded = windows.deserializer().deserialize("windows", bytes);
+        assertThat(decoded.getTokens()).containsExactly(1, 2, 3);
+        assertThat(decoded.getLossMask()).isNull();
+    }
+
+    @Test
     void recordsWrittenWithANewerSchemaReadIntoTheCurrentClassIgnoringNewFields() {
         Schema newer = new Schema.Parser().parse(Document.getClassSchema().toString()
                 .replace("\"fields\":[", "\"fields\":[{\"name\":\"language\",\"type\":\"string\",\"default\":\"en\"},"));

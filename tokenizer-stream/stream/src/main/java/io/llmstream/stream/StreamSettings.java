@@ -28,8 +28,18 @@ public record StreamSettings(
     /** How training windows are cut: per document, or documents packed together with the separator between them. */
     public enum WindowMode { PER_DOCUMENT, PACKED }
 
+    /**
+     * {@code responseAttribute}: the document attribute holding the response of an instruction example (its text is
+     * then the prompt); empty for none.
+     */
     public record Windows(boolean enabled, int length, int stride, WindowMode mode, WindowSlicer.Tail tail,
-                          double validationFraction, String separatorToken) {}
+                          double validationFraction, String separatorToken, String responseAttribute) {
+
+        /** Whether a document is an instruction example, trained on its response only. */
+        public boolean isInstruction(Map<String, String> attributes) {
+            return !responseAttribute.isEmpty() && attributes.containsKey(responseAttribute);
+        }
+    }
 
     /** {@code chatTemplate}: a model directory or .jinja file for chat mode, empty for plain prompts. */
     public record Requests(boolean enabled, String template, List<String> labels, String chatTemplate,
@@ -51,7 +61,8 @@ public record StreamSettings(
                 s.enumValue("windows.mode", WindowMode.class),
                 s.enumValue("windows.tail", WindowSlicer.Tail.class),
                 s.decimal("windows.validation.fraction"),
-                s.string("windows.separator"));
+                s.string("windows.separator"),
+                s.string("windows.response.attribute", ""));
         Requests requests = new Requests(
                 s.bool("requests.enabled"),
                 s.string("requests.template"),

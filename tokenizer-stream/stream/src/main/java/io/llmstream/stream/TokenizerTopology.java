@@ -35,7 +35,8 @@ import org.apache.kafka.streams.state.Stores;
 
 /**
  * The tokenizer-stream topology: documents → validate → tokenize → {@code tokens}, and from there training windows
- * (per document or packed) → {@code training-windows}; validated documents → prompt → {@code inference-requests}.
+ * (per document or packed) → {@code training-windows}; instruction documents (a prompt and a response) → one masked
+ * window each → {@code training-windows}; validated documents → prompt → {@code inference-requests}.
  * Refused documents throw {@link InvalidDocumentException}, which the processing-exception handler turns into a
  * dead-letter record, so every non-empty input ends in exactly one of tokens or dead-letters; an empty one is counted
  * and dropped under {@code empty.text=skip} (the default), or dead-lettered under {@code empty.text=dead-letter}.
@@ -56,15 +57,28 @@ public final class TokenizerTopology {
                         Consumed.with(keys, AvroSerde.specific(Document.class, registry, false)).withName("documents-source"))
                 .processValues(() -> new Validate(settings, metrics), Named.as("validate"));
 
-        KStream<String, TokenizedDocument> tokens = documents
+        // instruction examples train on their response only; every document's text still goes to tokens
+        StreamSettings.Windows w = settings.windows();
+        KStream<String, Document> text = documents.filterNot((key, doc) -> w.isInstruction(doc.getAttributes()),
+                Named.as("text-documents"));
+        KStream<String, Document> instructions = documents.filter((key, doc) -> w.isInstruction(doc.getAttributes()),
+                Named.as("instruction-documents"));
+        KStream<String, TokenizedDocument> tokens = text
                 .processValues(() -> new Tokenize(tokenizer, tokenizerRef, metrics), Named.as("tokenize"));
-        tokens.to(settings.tokensTopic(),
-                Produced.with(keys, AvroSerde.specific(TokenizedDocument.class, registry, false)).withName("tokens-sink"));
+        tokens.merge(instructions.processValues(() -> new Tokenize(tokenizer, tokenizerRef, metrics),
+                        Named.as("tokenize-instruction")), Named.as("all-tokens"))
+                .to(settings.tokensTopic(), Produced.with(keys, AvroSerde.specific(TokenizedDocument.class, registry,
+                        false)).withName("tokens-sink"));
 
-        if (settings.windows().enabled()) {
-            windows(builder, settings, tokenizer, tokens, metrics)
-                    .to(settings.windowsTopic(), Produced.with(keys, AvroSerde.specific(TrainingWindow.class, registry, false))
-                            .withName("windows-sink"));
+        if (w.enabled()) {
+            KStream<String, TrainingWindow> windows = windows(builder, settings, tokenizer, tokens, metrics);
+            if (!w.responseAttribute().isEmpty()) {
+                InstructionWindows.Format format = instructionFormat(settings, tokenizer);
+                windows = windows.merge(instructions.processValues(() -> new InstructionWindows(format, metrics),
+                        Named.as("instruction-windows")), Named.as("all-windows"));
+            }
+            windows.to(settings.windowsTopic(), Produced.with(keys, AvroSerde.specific(TrainingWindow.class, registry,
+                    false)).withName("windows-sink"));
         }
         if (settings.requests().enabled()) {
             PromptBuilder prompts = promptBuilder(settings.requests(), tokenizer);
@@ -93,8 +107,28 @@ public final class TokenizerTopology {
         return tokens.processValues(() -> new SliceWindows(slicer, splits, metrics), Named.as("slice-windows"));
     }
 
+    /** How instruction documents become windows: the request prompts, cut to leave the response room. */
+    private static InstructionWindows.Format instructionFormat(StreamSettings settings, Tokenizer tokenizer) {
+        StreamSettings.Windows w = settings.windows();
+        int budget = Math.min(settings.requests().maxPromptTokens(), w.length() - 1);
+        PromptBuilder prompts;
+        try {
+            prompts = promptBuilder(settings.requests(), tokenizer, budget);
+            prompts.checkReplies();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw new IllegalArgumentException("windows.response.attribute=" + w.responseAttribute()
+                    + " (instruction windows of windows.length=" + w.length() + "): " + e.getMessage(), e);
+        }
+        return new InstructionWindows.Format(prompts, w.responseAttribute(), separatorId(tokenizer, w.separatorToken()),
+                w.length(), new SplitAssigner(w.validationFraction()), tokenizer.fingerprint());
+    }
+
     /** The prompt builder of the settings: plain, or chat mode with the template loaded here, at start. */
     static PromptBuilder promptBuilder(StreamSettings.Requests settings, Tokenizer tokenizer) {
+        return promptBuilder(settings, tokenizer, settings.maxPromptTokens());
+    }
+
+    private static PromptBuilder promptBuilder(StreamSettings.Requests settings, Tokenizer tokenizer, int maxTokens) {
         PromptBuilder.Chat chat = null;
         if (!settings.chatTemplate().isEmpty()) {
             try {
@@ -106,7 +140,7 @@ public final class TokenizerTopology {
                 throw new IllegalArgumentException("requests.chat.template: " + e.getMessage(), e);
             }
         }
-        return new PromptBuilder(tokenizer, settings.template(), settings.labels(), settings.maxPromptTokens(),
+        return new PromptBuilder(tokenizer, settings.template(), settings.labels(), maxTokens,
                 settings.truncateSide(), chat);
     }
 
@@ -231,7 +265,8 @@ public final class TokenizerTopology {
             String fingerprint = doc.getTokenizer().getFingerprint();
             slicer.sliceDocument(IntLists.toArray(doc.getIds()), window -> {
                 metrics.windows.increment();
-                context.forward(record.withValue(new TrainingWindow(fingerprint, IntLists.of(window), docIds, split)));
+                context.forward(record.withValue(new TrainingWindow(fingerprint, IntLists.of(window), docIds, split,
+                        null)));
             });
         }
     }
@@ -276,7 +311,8 @@ public final class TokenizerTopology {
                 List<String> docIds = buffer.documentsIn(start, start + window.length);
                 start += slicer.stride();
                 metrics.windows.increment();
-                context.forward(record.withValue(new TrainingWindow(fingerprint, IntLists.of(window), docIds, split)));
+                context.forward(record.withValue(new TrainingWindow(fingerprint, IntLists.of(window), docIds, split,
+                        null)));
             }
             buffer.consume(consumed);
             store.put(split.name(), buffer.toBytes());

@@ -133,6 +133,63 @@ class TokenizerTopologyTest {
     }
 
     @Test
+    void anInstructionDocumentBecomesOneWindowTrainedOnItsResponseOnly() {
+        start("windows.length=16", "windows.validation.fraction=0", "requests.template={text} =",
+                "windows.response.attribute=response");
+        documents.pipeInput("ex", Document.newBuilder(doc("ex", "reverse a b c"))
+                .setAttributes(Map.of("response", " c b a")).build());
+        String plain = IntStream.range(0, 30).mapToObj(i -> "w" + i).reduce((a, b) -> a + " " + b).orElseThrow();
+        send("plain", plain);
+
+        int eos = TOKENIZER.specialTokenId("<|endoftext|>").orElseThrow();
+        int[] prompt = TOKENIZER.encode("reverse a b c =");
+        int[] reply = TOKENIZER.encode(" c b a");
+        int[] expected = new int[17];
+        Arrays.fill(expected, eos);
+        System.arraycopy(prompt, 0, expected, 0, prompt.length);
+        System.arraycopy(reply, 0, expected, prompt.length, reply.length); // then eos ends it, eos pads
+        List<Boolean> mask = new ArrayList<>();
+        for (int target = 1; target <= 16; target++) {
+            mask.add(target >= prompt.length && target <= prompt.length + reply.length);
+        }
+        Map<String, List<TrainingWindow>> byDocument = new HashMap<>();
+        for (TestRecord<String, TrainingWindow> r : output("training-windows", TrainingWindow.class).readRecordsToList()) {
+            byDocument.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(r.value());
+        }
+        TrainingWindow window = byDocument.get("ex").get(0);
+        assertThat(byDocument.get("ex")).hasSize(1);
+        assertThat(IntLists.toArray(window.getTokens())).containsExactly(expected);
+        assertThat(window.getLossMask()).containsExactlyElementsOf(mask);
+        assertThat(window.getDocumentIds()).containsExactly("ex");
+        assertThat(byDocument.get("plain")).isNotEmpty().allSatisfy(w -> assertThat(w.getLossMask()).isNull());
+        // the tokens topic still carries every document's own text
+        Map<String, int[]> tokens = new HashMap<>();
+        output("tokens", TokenizedDocument.class).readRecordsToList()
+                .forEach(r -> tokens.put(r.key(), IntLists.toArray(r.value().getIds())));
+        assertThat(tokens.get("ex")).containsExactly(TOKENIZER.encode("reverse a b c"));
+        assertThat(tokens.get("plain")).containsExactly(TOKENIZER.encode(plain));
+    }
+
+    @Test
+    void aLongInstructionKeepsRoomForItsResponseAndWithoutTheSettingIsPlainText() {
+        String longPrompt = IntStream.range(0, 40).mapToObj(i -> "w" + i).reduce((a, b) -> a + " " + b).orElseThrow();
+        Document example = Document.newBuilder(doc("long", longPrompt)).setAttributes(Map.of("response", " yes")).build();
+        start("windows.length=8", "windows.validation.fraction=0", "requests.template={text}",
+                "windows.response.attribute=response");
+        documents.pipeInput("long", example);
+        TrainingWindow window = output("training-windows", TrainingWindow.class).readValue();
+        assertThat(window.getTokens()).hasSize(9);
+        assertThat(window.getLossMask()).hasSize(8).contains(true); // the prompt was cut to 7 ids at most
+        assertThat(TOKENIZER.decode(IntLists.toArray(window.getTokens()))).contains("w39"); // cut on the left
+        close();
+
+        start("windows.length=8", "windows.validation.fraction=0");
+        documents.pipeInput("long", example);
+        assertThat(output("training-windows", TrainingWindow.class).readValuesToList()).isNotEmpty()
+                .allSatisfy(w -> assertThat(w.getLossMask()).isNull());
+    }
+
+    @Test
     void shortTailIsDroppedOrPadded() {
         String text = "one two three four five six seven";
         int[] ids = TOKENIZER.encode(text);

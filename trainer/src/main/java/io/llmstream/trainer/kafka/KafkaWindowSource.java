@@ -232,8 +232,8 @@ public final class KafkaWindowSource implements WindowSource {
             undecodable(record, origin, new IllegalArgumentException("record without a value (tombstone)"));
             return Optional.empty();
         }
-        Window window = new Window(IntLists.toArray(value.getTokens()), Window.Split.valueOf(value.getSplit().name()),
-                origin);
+        Window window = new Window(IntLists.toArray(value.getTokens()), lossMask(value.getLossMask()),
+                Window.Split.valueOf(value.getSplit().name()), origin);
         if (!options.tokenizerFingerprint().equals(value.getTokenizerFingerprint())) {
             String reason = "tokenizer fingerprint " + value.getTokenizerFingerprint() + " is not the configured "
                     + options.tokenizerFingerprint();
@@ -261,5 +261,16 @@ public final class KafkaWindowSource implements WindowSource {
             Thread.currentThread().interrupt();
             throw new IOException(origin + ": interrupted while writing to the dead-letter topic", ex);
         }
+    }
+
+    private static boolean[] lossMask(List<Boolean> flags) {
+        if (flags == null) {
+            return null;
+        }
+        boolean[] mask = new boolean[flags.size()];
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = flags.get(i);
+        }
+        return mask;
     }
 }
