@@ -55,6 +55,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--model-type", defaultValue = "gpt2", paramLabel = "TYPE", description = "Decoder architecture: gpt2 or llama (default: ${DEFAULT-VALUE}).")
     String modelType;
 
+    @Option(names = "--instruct", description = "The synthetic task as instruction data: prompts with the answer as their response attribute, trained on the answers only.")
+    boolean instruct;
+
     @Option(names = "--layers", defaultValue = "2", paramLabel = "N", description = "Decoder blocks (default: ${DEFAULT-VALUE}).")
     int layers;
 
@@ -101,7 +104,8 @@ public final class DemoCommand implements Callable<Integer> {
         Path dir = workDir != null ? workDir : Files.createTempDirectory("llmstream-demo-");
         try {
             options = new DemoOptions(documents, heldOut, minLetters, maxLetters, input, vocabSize, window, modelType,
-                    layers, 4, dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap, registry);
+                    instruct, layers, 4, dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap,
+                    registry);
         } catch (IllegalArgumentException e) {
             tidyUp(dir);
             throw new ParameterException(spec.commandLine(), e.getMessage());

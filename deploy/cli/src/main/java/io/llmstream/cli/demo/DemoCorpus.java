@@ -17,6 +17,8 @@ import java.util.Optional;
  */
 public final class DemoCorpus {
     static final String SOURCE = "llmstream-demo:reversal";
+    /** The attribute holding an instruction document's response (the stream app's windows.response.attribute). */
+    public static final String RESPONSE = "response";
     private static final int HOLD_OUT_EVERY = 20;
 
     private final List<Document> training;
@@ -30,11 +32,18 @@ public final class DemoCorpus {
         this.prompts = Map.copyOf(prompts);
     }
 
-    /** {@code documents} training documents of the reversal task and {@code heldOut} prompts no document contains. */
-    public static DemoCorpus synthetic(ReversalTask task, int documents, int heldOut) {
+    /**
+     * {@code documents} training documents of the reversal task and {@code heldOut} prompts no document contains. With
+     * {@code instruct} a document is the prompt with the response in its {@value #RESPONSE} attribute, else the whole
+     * example as text.
+     */
+    public static DemoCorpus synthetic(ReversalTask task, int documents, int heldOut, boolean instruct) {
         List<Document> training = new ArrayList<>(documents);
         for (int i = 0; i < documents; i++) {
-            training.add(document(String.format("doc-%06d", i), task.nextDocument()));
+            String id = String.format("doc-%06d", i);
+            ReversalTask.Example example = task.nextExample();
+            training.add(instruct ? new Document(id, example.prompt(), SOURCE, Map.of(RESPONSE, example.response()), null)
+                    : document(id, example.text()));
         }
         List<Document> held = new ArrayList<>(heldOut);
         Map<String, String> prompts = new HashMap<>();

@@ -139,7 +139,7 @@ public final class DemoPipeline implements AutoCloseable {
     private DemoCorpus corpus() throws IOException {
         return options.synthetic()
                 ? DemoCorpus.synthetic(new ReversalTask(options.seed(), options.minLetters(), options.maxLetters()),
-                        options.documents(), options.heldOut())
+                        options.documents(), options.heldOut(), options.instruct())
                 : DemoCorpus.files(options.input());
     }
 
@@ -163,8 +163,9 @@ public final class DemoPipeline implements AutoCloseable {
             if (chars >= TOKENIZER_SAMPLE_CHARS) {
                 break;
             }
-            sample.add(doc.getText());
-            chars += doc.getText().length();
+            String text = doc.getText() + doc.getAttributes().getOrDefault(DemoCorpus.RESPONSE, "");
+            sample.add(text);
+            chars += text.length();
         }
         BpeTrainer.Result result = BpeTrainer.builder().vocabSize(options.vocabSize()).build().train(sample);
         result.writeJson(file);
@@ -188,6 +189,9 @@ public final class DemoPipeline implements AutoCloseable {
         // an example per synthetic document, each in a window of its own at position 0; free text packed, nothing wasted
         s.put("windows.mode", options.synthetic() ? "per-document" : "packed");
         s.put("windows.tail", "pad");
+        if (options.instruct()) {
+            s.put("windows.response.attribute", DemoCorpus.RESPONSE); // the prompt as requests.* builds it
+        }
         s.put("requests.enabled", Boolean.toString(heldOut));
         s.put("requests.template", "{text}");
         s.put("requests.max.prompt.tokens", Integer.toString(options.windowLength() - options.maxNewTokens()));

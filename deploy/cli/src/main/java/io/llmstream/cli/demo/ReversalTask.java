@@ -34,11 +34,19 @@ public final class ReversalTask {
         this.maxLetters = maxLetters;
     }
 
-    /** The next training document: one example, ending with a newline. */
-    public String nextDocument() {
+    /** An example as instruction data: the prompt (up to and including " =") and the response that follows it. */
+    public record Example(String prompt, String response) {
+        /** The example as one plain-text document. */
+        public String text() {
+            return prompt + response;
+        }
+    }
+
+    /** The next training example; its response is a space, the reversed letters and a newline. */
+    public Example nextExample() {
         String letters = nextLetters();
         seen.add(letters);
-        return prompt(letters) + " " + answer(letters) + "\n";
+        return new Example(prompt(letters), " " + answer(letters) + "\n");
     }
 
     /** {@code count} prompts (up to and including " =") over sequences no training document held before. */

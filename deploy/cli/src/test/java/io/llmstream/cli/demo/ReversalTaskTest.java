@@ -14,7 +14,7 @@ class ReversalTaskTest {
     void documentsAreExamplesWithTheirAnswers() {
         ReversalTask task = new ReversalTask(1, 3, 5);
         for (int i = 0; i < 100; i++) {
-            String doc = task.nextDocument();
+            String doc = task.nextExample().text();
             assertThat(doc).matches("reverse( [a-z]){3,5} =( [a-z]){3,5}\n");
             int cut = doc.indexOf(" =") + 2;
             assertThat(ReversalTask.isCorrect(doc.substring(0, cut), doc.substring(cut))).isTrue();
@@ -26,7 +26,7 @@ class ReversalTaskTest {
         ReversalTask task = new ReversalTask(2, 3, 3); // 26^3 sequences: collisions are certain without the check
         Set<String> training = new HashSet<>();
         for (int i = 0; i < 5000; i++) {
-            String doc = task.nextDocument();
+            String doc = task.nextExample().text();
             training.add(doc.substring(0, doc.indexOf(" =") + 2));
         }
         List<String> heldOut = task.heldOutPrompts(500);
@@ -38,7 +38,7 @@ class ReversalTaskTest {
         ReversalTask a = new ReversalTask(3, 3, 5);
         ReversalTask b = new ReversalTask(3, 3, 5);
         for (int i = 0; i < 50; i++) {
-            assertThat(a.nextDocument()).isEqualTo(b.nextDocument());
+            assertThat(a.nextExample()).isEqualTo(b.nextExample());
         }
         assertThat(a.heldOutPrompts(10)).isEqualTo(b.heldOutPrompts(10));
     }
