@@ -27,6 +27,7 @@ import java.util.UUID;
  * {@code model.onnx} (see {@link OnnxExporter}), {@code tokenizer.json} (copied, when there is one),
  * {@code genai_config.json} (the same model described for onnxruntime-genai), the HuggingFace checkpoint
  * ({@code config.json}, {@code generation_config.json}, {@code model.safetensors}: see {@link HuggingFaceExport}) and
+ * with the training metrics, {@code metrics.csv} and {@code loss.png} (see {@link MetricsLog}), and
  * {@code model.json} (the {@link ModelManifest}, with the SHA-256 of every other file).
  * The directory appears complete or not at all: it is written next to its final place and renamed.
  */
@@ -42,16 +43,27 @@ public final class ModelArtifactWriter {
     public record ModelInfo(String name, String version, SpecialTokens specialTokens, String tokenizerName,
                             String tokenizerFingerprint, Map<String, Double> metrics) {}
 
+    /** The run's {@link MetricsLog} file and the step the model was exported at (later rows are left out). */
+    public record TrainingMetrics(Path csv, long step) {}
+
     private ModelArtifactWriter() {}
+
+    /** {@link #write(Decoder, ModelInfo, Path, TrainingMetrics, Path)} without training metrics. */
+    public static ModelManifest write(Decoder model, ModelInfo info, Path tokenizerJson, Path directory)
+            throws IOException {
+        return write(model, info, tokenizerJson, null, directory);
+    }
 
     /**
      * Writes the directory, which must not exist yet (a published version is never overwritten).
      *
      * @param tokenizerJson the tokenizer.json to copy in, or null for a built-in encoding (jtokkit's rank files have no
      *                      HuggingFace form here); the manifest then lists no tokenizer.json and names the encoding
+     * @param training      the run's metrics to copy and draw, or null (or a missing file) for none
      * @return the manifest written as model.json
      */
-    public static ModelManifest write(Decoder model, ModelInfo info, Path tokenizerJson, Path directory) throws IOException {
+    public static ModelManifest write(Decoder model, ModelInfo info, Path tokenizerJson, TrainingMetrics training,
+                                      Path directory) throws IOException {
         if (Files.exists(directory)) {
             throw new FileAlreadyExistsException(directory.toString(), null, "model versions are immutable");
         }
@@ -69,6 +81,13 @@ public final class ModelArtifactWriter {
             if (tokenizerJson != null) {
                 Files.copy(tokenizerJson, temporary.resolve(ModelFiles.TOKENIZER));
                 written.add(ModelFiles.TOKENIZER);
+            }
+            if (training != null && Files.exists(training.csv())) {
+                Path csv = temporary.resolve(ModelFiles.METRICS);
+                MetricsLog.copyUpTo(training.csv(), training.step(), csv);
+                LossCurve.write(MetricsLog.read(csv), info.name() + " " + info.version(),
+                        temporary.resolve(ModelFiles.LOSS_CURVE));
+                written.addAll(List.of(ModelFiles.METRICS, ModelFiles.LOSS_CURVE));
             }
             Architecture architecture = new Architecture(c.type(), c.vocabSize(), c.contextLength(), c.layers(),
                     c.heads(), c.kvHeads(), c.dModel(), c.dFF());

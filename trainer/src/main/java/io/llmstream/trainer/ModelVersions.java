@@ -1,6 +1,7 @@
 package io.llmstream.trainer;
 
 import ai.djl.ndarray.NDManager;
+import io.llmstream.schemas.model.ModelFiles;
 import io.llmstream.schemas.model.ModelManifest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,10 +27,13 @@ public final class ModelVersions {
 
     private final Path modelDir;
     private final RunInfo run;
+    private final Path metricsLog;
 
-    public ModelVersions(Path modelsRoot, RunInfo run) {
+    /** @param metricsLog the run's {@link MetricsLog} file, copied into each version; null for none */
+    public ModelVersions(Path modelsRoot, RunInfo run, Path metricsLog) {
         this.modelDir = modelsRoot.resolve(run.modelName());
         this.run = run;
+        this.metricsLog = metricsLog;
     }
 
     public static String versionOf(long step) {
@@ -38,15 +42,16 @@ public final class ModelVersions {
 
     /** The version of {@code model}'s current weights at {@code step}. */
     public Exported export(Decoder model, long step, Map<String, Double> metrics) throws IOException {
-        return write(model, run, step, metrics, modelDir.resolve(versionOf(step)));
+        return write(model, run, step, metrics, metricsLog, modelDir.resolve(versionOf(step)));
     }
 
     /**
      * Writes {@code model} as version {@code step-…} of the run's model at {@code directory}, or returns the one
-     * already there (after checking its files against its manifest). Metrics gain {@code step}.
+     * already there (after checking its files against its manifest). Metrics gain {@code step}; the rows of
+     * {@code metricsLog} (null for none) up to {@code step} are copied in and drawn.
      */
-    public static Exported write(Decoder model, RunInfo run, long step, Map<String, Double> metrics, Path directory)
-            throws IOException {
+    public static Exported write(Decoder model, RunInfo run, long step, Map<String, Double> metrics, Path metricsLog,
+                                 Path directory) throws IOException {
         if (Files.exists(directory)) {
             ModelManifest existing = ModelManifest.read(directory);
             existing.verify(directory);
@@ -56,7 +61,8 @@ public final class ModelVersions {
         Map<String, Double> withStep = new LinkedHashMap<>(metrics);
         withStep.put("step", (double) step);
         ModelManifest manifest = ModelArtifactWriter.write(model, run.modelInfo(versionOf(step), withStep),
-                run.tokenizerJson(), directory);
+                run.tokenizerJson(), metricsLog == null ? null : new ModelArtifactWriter.TrainingMetrics(metricsLog, step),
+                directory);
         log.info("exported model {} {} to {}", manifest.name(), manifest.version(), directory);
         return new Exported(manifest, directory, true);
     }
@@ -75,7 +81,7 @@ public final class ModelVersions {
         try (NDManager manager = NDManager.newBaseManager()) {
             Decoder model = c.model().create(manager, c.seed());
             c.assignWeights(model);
-            return write(model, run, c.step(), c.metrics(), directory);
+            return write(model, run, c.step(), c.metrics(), root.resolve(ModelFiles.METRICS), directory);
         }
     }
 }

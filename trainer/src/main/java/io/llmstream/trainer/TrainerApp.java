@@ -4,6 +4,7 @@ import io.llmstream.ops.ComponentArgs;
 import io.llmstream.ops.OpsServer;
 import io.llmstream.ops.Progress;
 import io.llmstream.ops.Settings;
+import io.llmstream.schemas.model.ModelFiles;
 import io.llmstream.schemas.registry.HttpSchemaRegistryClient;
 import io.llmstream.schemas.registry.SchemaRegistryClient;
 import io.llmstream.tokenizer.Tokenizer;
@@ -79,10 +80,13 @@ public final class TrainerApp implements AutoCloseable {
         this.resources = resources;
         run.saveTo(checkpointDir);
         CheckpointStore store = new CheckpointStore(checkpointDir, s.training().keepCheckpoints());
+        MetricsLog metricsLog = resources.add(new MetricsLog(checkpointDir));
+        TrainingListener listener = TrainingListener.both(monitor, metricsLog);
         this.trainer = resources.add(s.initFrom() == null
-                ? new Trainer(s.model().withVocabulary(tokenizer.vocabSize()), s.training(), source, store, monitor)
-                : new Trainer(pretrained(s.initFrom(), tokenizer), s.training(), source, store, monitor,
+                ? new Trainer(s.model().withVocabulary(tokenizer.vocabSize()), s.training(), source, store, listener)
+                : new Trainer(pretrained(s.initFrom(), tokenizer), s.training(), source, store, listener,
                         model -> HuggingFaceCheckpoint.loadWeights(s.initFrom(), model)));
+        metricsLog.resumeAt(trainer.step());
         log.info("training {} ({} parameters) with tokenizer {} ({}) from step {}", run.modelName(),
                 trainer.model().config().parameterCount(), tokenizer.name(), tokenizer.fingerprint(), trainer.step());
     }
@@ -117,7 +121,8 @@ public final class TrainerApp implements AutoCloseable {
                     new KafkaWindowSource.Options(s.windowsTopic(), tokenizer.fingerprint(), s.deadLettersTopic(),
                             s.idleTimeout()),
                     registry, producer, monitor));
-            ModelVersions versions = new ModelVersions(s.modelsRoot(), run);
+            ModelVersions versions = new ModelVersions(s.modelsRoot(), run,
+                    s.checkpointDir().resolve(ModelFiles.METRICS));
             ModelPublisher publisher = new ModelPublisher(producer, registry, s.modelsTopic());
             Exporter exporter = (model, step, metrics) -> {
                 ModelVersions.Exported exported = versions.export(model, step, metrics);
@@ -157,7 +162,8 @@ public final class TrainerApp implements AutoCloseable {
             JsonlWindowSource source = resources.add(new JsonlWindowSource(windows, s.repeatWindowsFile()));
             Path checkpoints = out.resolveSibling(out.getFileName() + ".checkpoints");
             return new TrainerApp(s, loaded, run, checkpoints, source, () -> { },
-                    (model, step, metrics) -> ModelVersions.write(model, run, step, metrics, out), 0, monitor, resources);
+                    (model, step, metrics) -> ModelVersions.write(model, run, step, metrics,
+                            checkpoints.resolve(ModelFiles.METRICS), out), 0, monitor, resources);
         } catch (IOException | RuntimeException e) {
             resources.closeQuietly(e);
             throw e;

@@ -8,6 +8,7 @@ import io.llmstream.trainer.hf.SafeTensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -19,10 +20,13 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
+import java.util.stream.LongStream;
+import javax.imageio.ImageIO;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 class TrainerAppOfflineTest {
 
@@ -47,8 +51,19 @@ class TrainerAppOfflineTest {
         manifest.verify(out);
         assertThat(manifest.version()).isEqualTo("step-000000000006");
         assertThat(manifest.files()).containsOnlyKeys(ModelFiles.MODEL, ModelFiles.TOKENIZER, ModelFiles.GENAI_CONFIG,
-                ModelFiles.HF_CONFIG, ModelFiles.HF_GENERATION_CONFIG, "model.safetensors");
+                ModelFiles.HF_CONFIG, ModelFiles.HF_GENERATION_CONFIG, "model.safetensors", ModelFiles.METRICS,
+                ModelFiles.LOSS_CURVE);
         assertThat(out.resolve(ModelFiles.TOKENIZER)).hasSameTextualContentAs(tokenizer);
+        List<MetricsLog.Row> rows = MetricsLog.read(out.resolve(ModelFiles.METRICS));
+        assertThat(rows.stream().filter(r -> !Double.isNaN(r.trainLoss())).map(MetricsLog.Row::step))
+                .containsExactly(1L, 2L, 3L, 4L, 5L, 6L);
+        List<MetricsLog.Row> evaluations = rows.stream().filter(r -> !Double.isNaN(r.validationLoss())).toList();
+        assertThat(evaluations).isNotEmpty();
+        assertThat(evaluations.get(evaluations.size() - 1).validationLoss())
+                .isCloseTo(manifest.metrics().get("validation_loss"), within(1e-5));
+        BufferedImage curve = ImageIO.read(out.resolve(ModelFiles.LOSS_CURVE).toFile());
+        assertThat(curve.getWidth()).isEqualTo(LossCurve.WIDTH);
+        assertThat(curve.getHeight()).isEqualTo(LossCurve.HEIGHT);
         assertThat(manifest.tokenizerFingerprint()).isEqualTo(Tokenizers.load(tokenizer.toString()).fingerprint());
         assertThat(manifest.tokenizerName()).as("names the shipped file, not a path on the training machine")
                 .isEqualTo(ModelFiles.TOKENIZER);
@@ -98,6 +113,10 @@ class TrainerAppOfflineTest {
             assertThat(resumed.exports()).hasSize(1);
         }
         ModelManifest.read(out).verify(out);
+        // one row per step however the run was cut: the resumed run appended after the checkpoint's step
+        List<Long> steps = MetricsLog.read(out.resolve(ModelFiles.METRICS)).stream()
+                .filter(r -> !Double.isNaN(r.trainLoss())).map(MetricsLog.Row::step).toList();
+        assertThat(steps).isEqualTo(LongStream.rangeClosed(1, stopped.step() + 2).boxed().toList());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.llmstream.cli;
 
 import io.llmstream.ops.Settings;
+import io.llmstream.schemas.model.ModelFiles;
 import io.llmstream.trainer.ModelVersions;
 import io.llmstream.trainer.TrainerApp;
 import io.llmstream.trainer.TrainerSettings;
@@ -64,6 +65,11 @@ public final class TrainCommand implements Callable<Integer> {
         }
         System.err.println("train: step " + outcome.step() + (outcome.stopped() ? " (stopped, checkpointed)" : "")
                 + ", " + outcome.exports().size() + " model version(s)");
+        if (!outcome.exports().isEmpty()) {
+            Path last = outcome.exports().get(outcome.exports().size() - 1).directory().toAbsolutePath();
+            System.err.println("train: loss curve " + last.resolve(ModelFiles.LOSS_CURVE) + ", metrics "
+                    + last.resolve(ModelFiles.METRICS));
+        }
         return 0;
     }
 }

@@ -26,6 +26,10 @@ public final class ModelFiles {
     public static final String HF_CONFIG = "config.json";
     /** HuggingFace's generation defaults beside config.json; its eos_token_id may list several ids. */
     public static final String HF_GENERATION_CONFIG = "generation_config.json";
+    /** The training metrics up to the exported step: a CSV row per step and per evaluation. */
+    public static final String METRICS = "metrics.csv";
+    /** Those metrics drawn: train and validation loss by step. */
+    public static final String LOSS_CURVE = "loss.png";
 
     private ModelFiles() {}
 

@@ -304,7 +304,7 @@ class KafkaTrainingSystemTest {
             manifest.verify(directory);
             // no tokenizer.json: r50k_base is a built-in encoding, named in the manifest instead
             assertThat(published.getFiles()).isEqualTo(manifest.files()).containsOnlyKeys("model.onnx", "genai_config.json",
-                    "config.json", "generation_config.json", "model.safetensors");
+                    "config.json", "generation_config.json", "model.safetensors", "metrics.csv", "loss.png");
             assertThat(manifest.tokenizerName()).isEqualTo("r50k_base");
             assertThat(published.getTokenizerFingerprint()).isEqualTo(fingerprint);
             assertThat(published.getArchitecture().getVocabSize()).isEqualTo(50257);

@@ -2,7 +2,9 @@ package io.llmstream.cli.demo;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.llmstream.schemas.model.ModelFiles;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,6 +83,8 @@ public record DemoSummary(long documents, long tokens, long windows, long trainS
                 seconds, throughput.containsKey(stage) ? String.format(Locale.ROOT, "   %,.0f %s", throughput.get(stage),
                         unit(stage)) : "")));
         rows.put("model", modelDir);
+        rows.put("loss curve", Path.of(modelDir).resolve(ModelFiles.LOSS_CURVE) + "  (metrics in "
+                + ModelFiles.METRICS + " beside it)");
         rows.put("kafka", bootstrap + "  (registry " + registry + ")");
         rows.put("topics", String.join(", ", topics.documents(), topics.heldOut(), topics.tokens(), topics.windows(),
                 topics.requests(), topics.results(), topics.models()));
