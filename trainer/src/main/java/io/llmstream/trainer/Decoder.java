@@ -1,8 +1,10 @@
 package io.llmstream.trainer;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
+import ai.djl.training.ParameterStore;
 
 import java.util.List;
 
@@ -12,16 +14,26 @@ public interface Decoder extends Block {
     /** The shape it was built with. */
     ModelConfig config();
 
-    int vocabSize();
+    default int vocabSize() {
+        return config().vocabSize();
+    }
 
-    int contextLength();
+    default int contextLength() {
+        return config().contextLength();
+    }
 
     /** Every trainable tensor once, in a fixed order (a tied output projection is the embedding matrix). */
     List<NamedParameter> namedParameters();
 
     /** @throws IllegalArgumentException when no parameter has that name */
-    Parameter parameter(String name);
+    default Parameter parameter(String name) {
+        return namedParameters().stream().filter(p -> p.name().equals(name)).findFirst()
+                .map(NamedParameter::parameter)
+                .orElseThrow(() -> new IllegalArgumentException("no parameter named " + name));
+    }
 
     /** Inference forward pass: (B, T) token ids to (B, T, V) logits, attached to the manager of {@code ids}. */
-    NDArray logits(NDArray ids);
+    default NDArray logits(NDArray ids) {
+        return forward(new ParameterStore(ids.getManager(), false), new NDList(ids), false).singletonOrThrow();
+    }
 }

@@ -17,8 +17,6 @@ import io.llmstream.trainer.Layers.Module;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Collectors;
 
 import static io.llmstream.trainer.Layers.dropout;
 import static io.llmstream.trainer.Layers.embed;
@@ -56,7 +54,6 @@ public final class Gpt extends AbstractBlock implements Decoder {
     private final LayerNorm lnF;
     private final Parameter lmHead;
     private final List<NamedParameter> namedParameters;
-    private final Map<String, Parameter> byName;
 
     /** Builds the block structure; call {@link #initialize} (or use {@link #create}) before the first forward pass. */
     public Gpt(GptConfig config) {
@@ -84,7 +81,6 @@ public final class Gpt extends AbstractBlock implements Decoder {
             named.add(new NamedParameter("lm_head.weight", lmHead, true));
         }
         namedParameters = List.copyOf(named);
-        byName = named.stream().collect(Collectors.toUnmodifiableMap(NamedParameter::name, NamedParameter::parameter));
     }
 
     /** A model with fresh GPT-2 style initial weights drawn from the engine's generator seeded with {@code seed}. */
@@ -101,32 +97,8 @@ public final class Gpt extends AbstractBlock implements Decoder {
     }
 
     @Override
-    public int vocabSize() {
-        return config.vocabSize();
-    }
-
-    @Override
-    public int contextLength() {
-        return config.contextLength();
-    }
-
-    @Override
     public List<NamedParameter> namedParameters() {
         return namedParameters;
-    }
-
-    @Override
-    public Parameter parameter(String name) {
-        Parameter p = byName.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("no parameter named " + name);
-        }
-        return p;
-    }
-
-    @Override
-    public NDArray logits(NDArray ids) {
-        return forward(new ParameterStore(ids.getManager(), false), new NDList(ids), false).singletonOrThrow();
     }
 
     @Override

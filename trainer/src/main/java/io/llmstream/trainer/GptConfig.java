@@ -70,6 +70,12 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
         return (long) vocabSize * d + (long) contextLength * d + layers * perBlock + 2 * d + head;
     }
 
+    @Override
+    public long matmulParameters() {
+        // the position table is a lookup; wte counts as the output projection (tied) or lm_head does (untied)
+        return parameterCount() - (long) contextLength * dModel - (tieEmbeddings ? 0 : (long) vocabSize * dModel);
+    }
+
     private static void requirePositive(String name, int value) {
         if (value <= 0) {
             throw new IllegalArgumentException(name + " must be positive: " + value);

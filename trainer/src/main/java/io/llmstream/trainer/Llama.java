@@ -17,8 +17,6 @@ import io.llmstream.trainer.Layers.Module;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Collectors;
 
 import static io.llmstream.trainer.Layers.embed;
 import static io.llmstream.trainer.Layers.initializeChildren;
@@ -46,7 +44,6 @@ public final class Llama extends AbstractBlock implements Decoder {
     private final RmsNorm norm;
     private final Parameter lmHead;
     private final List<NamedParameter> namedParameters;
-    private final Map<String, Parameter> byName;
     /** The rotary frequencies theta^(-2i/headDim), i < headDim/2, computed in float32 as transformers does. */
     private final float[] inverseFrequencies;
 
@@ -74,7 +71,6 @@ public final class Llama extends AbstractBlock implements Decoder {
             named.add(new NamedParameter("lm_head.weight", lmHead, true));
         }
         namedParameters = List.copyOf(named);
-        byName = named.stream().collect(Collectors.toUnmodifiableMap(NamedParameter::name, NamedParameter::parameter));
 
         inverseFrequencies = new float[config.headDim() / 2];
         for (int i = 0; i < inverseFrequencies.length; i++) {
@@ -118,32 +114,8 @@ public final class Llama extends AbstractBlock implements Decoder {
     }
 
     @Override
-    public int vocabSize() {
-        return config.vocabSize();
-    }
-
-    @Override
-    public int contextLength() {
-        return config.contextLength();
-    }
-
-    @Override
     public List<NamedParameter> namedParameters() {
         return namedParameters;
-    }
-
-    @Override
-    public Parameter parameter(String name) {
-        Parameter p = byName.get(name);
-        if (p == null) {
-            throw new IllegalArgumentException("no parameter named " + name);
-        }
-        return p;
-    }
-
-    @Override
-    public NDArray logits(NDArray ids) {
-        return forward(new ParameterStore(ids.getManager(), false), new NDList(ids), false).singletonOrThrow();
     }
 
     @Override

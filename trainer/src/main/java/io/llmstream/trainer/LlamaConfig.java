@@ -61,6 +61,12 @@ public record LlamaConfig(int vocabSize, int contextLength, int layers, int head
         return (long) vocabSize * d * (tieEmbeddings ? 1 : 2) + layers * perLayer + d;
     }
 
+    @Override
+    public long matmulParameters() {
+        // untied, embed_tokens is a lookup and lm_head the projection; tied, the one matrix is both
+        return parameterCount() - (tieEmbeddings ? 0 : (long) vocabSize * dModel);
+    }
+
     private static void requirePositive(String name, int value) {
         if (value <= 0) {
             throw new IllegalArgumentException(name + " must be positive: " + value);

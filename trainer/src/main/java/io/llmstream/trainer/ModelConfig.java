@@ -17,6 +17,18 @@ public sealed interface ModelConfig permits GptConfig, LlamaConfig {
 
     int contextLength();
 
+    /** Decoder blocks. */
+    int layers();
+
+    /** Width of the residual stream. */
+    int dModel();
+
+    /**
+     * Parameters that multiply activations, the N of the 6N FLOPs-per-token estimate: all but the lookup tables
+     * (position embeddings; token embeddings unless tied to the output projection, which is a matmul).
+     */
+    long matmulParameters();
+
     /** Number of trainable parameters (a tied output projection counted once). */
     long parameterCount();
 

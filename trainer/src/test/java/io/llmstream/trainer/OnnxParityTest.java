@@ -62,19 +62,17 @@ class OnnxParityTest {
 
     @Test
     void llamaWithGroupedQueryAttentionTiedHead() throws Exception {
-        LlamaConfig config = new LlamaConfig(61, 24, 2, 4, 2, 32, 48, 10000.0, 1e-6f, false, true);
-        try (NDManager manager = NDManager.newBaseManager()) {
-            Decoder model = scrambled(Llama.create(config, manager, 7), manager);
-            assertLeftPaddedBatchMatches(model, manager);
-            assertCachedDecodingMatches(model, manager);
-        }
+        assertScrambledLlamaMatches(new LlamaConfig(61, 24, 2, 4, 2, 32, 48, 10000.0, 1e-6f, false, true), 7);
     }
 
     @Test
     void qwen2StyleBiasesSeparateHeadOtherTheta() throws Exception {
-        LlamaConfig config = new LlamaConfig(53, 24, 2, 4, 1, 32, 64, 500000.0, 1e-5f, true, false);
+        assertScrambledLlamaMatches(new LlamaConfig(53, 24, 2, 4, 1, 32, 64, 500000.0, 1e-5f, true, false), 11);
+    }
+
+    private static void assertScrambledLlamaMatches(LlamaConfig config, long seed) throws Exception {
         try (NDManager manager = NDManager.newBaseManager()) {
-            Decoder model = scrambled(Llama.create(config, manager, 11), manager);
+            Decoder model = scrambled(Llama.create(config, manager, seed), manager);
             assertLeftPaddedBatchMatches(model, manager);
             assertCachedDecodingMatches(model, manager);
         }

@@ -2,6 +2,8 @@ package io.llmstream.bench;
 
 import io.llmstream.trainer.GptConfig;
 import io.llmstream.trainer.InMemoryWindowSource;
+import io.llmstream.trainer.LlamaConfig;
+import io.llmstream.trainer.ModelConfig;
 import io.llmstream.trainer.Trainer;
 import io.llmstream.trainer.TrainingConfig;
 import io.llmstream.trainer.TrainingListener;
@@ -69,12 +71,19 @@ public final class TrainerBenchmark {
         }
     }
 
-    /** A tiny model and a ~10M-parameter one, both byte-vocabulary. */
+    /**
+     * A tiny model and a ~10M-parameter one of each architecture, byte vocabulary, tied embeddings; the Llama MLP is
+     * as wide in parameters as GPT-2's (3 matrices of d x 8d/3 against 2 of d x 4d), its attention full multi-head.
+     */
     public static List<Result> run() throws IOException {
         double matmul = matmulGflops(512, 20);
         List<Result> results = new ArrayList<>();
-        results.add(measure("tiny-2x64", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 20, matmul));
-        results.add(measure("10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 3, matmul));
+        results.add(measure("gpt2-tiny-2x64", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 20, matmul));
+        results.add(measure("llama-tiny-2x64", new LlamaConfig(256, 64, 2, 4, 4, 64, 172, 10_000, 1e-5f, false, true),
+                8, 20, matmul));
+        results.add(measure("gpt2-10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 3, matmul));
+        results.add(measure("llama-10M-6x384", new LlamaConfig(256, 128, 6, 6, 6, 384, 1024, 10_000, 1e-5f, false,
+                true), 4, 3, matmul));
         return results;
     }
 
@@ -98,7 +107,7 @@ public final class TrainerBenchmark {
     }
 
     /** Trains {@code steps} steps (after one warm-up step) on random windows and times them. */
-    public static Result measure(String name, GptConfig model, int batchSize, int steps, double matmulGflops)
+    public static Result measure(String name, ModelConfig model, int batchSize, int steps, double matmulGflops)
             throws IOException {
         int t = model.contextLength();
         TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(batchSize).maxSteps(steps + 1)
@@ -117,9 +126,7 @@ public final class TrainerBenchmark {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             double tokensPerSecond = training.tokensPerStep() * steps / seconds;
-            // N without the position table: a lookup, not a matmul. The tied wte does count, as the output projection.
-            long n = model.parameterCount() - (long) model.contextLength() * model.dModel();
-            double flopsPerToken = 6.0 * n + 12.0 * model.layers() * t * model.dModel();
+            double flopsPerToken = 6.0 * model.matmulParameters() + 12.0 * model.layers() * t * model.dModel();
             double modelGflops = flopsPerToken * tokensPerSecond / 1e9;
             return new Result(name, model.parameterCount(), training.tokensPerStep(), tokensPerSecond, modelGflops,
                     matmulGflops, modelGflops / matmulGflops);

@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 /** {@code llmstream bench train}: training tokens/s and model FLOPs utilisation against a matmul measured in the same run. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Trainer throughput (tokens/s) and MFU for a tiny and a ~10M-parameter model, vs matmul GFLOP/s in the same run.")
+        description = "Trainer throughput (tokens/s) and MFU for a tiny and a ~10M-parameter model of each architecture (GPT-2, Llama), vs matmul GFLOP/s in the same run.")
 public final class BenchTrainCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the figures as one JSON object on the last line.")
     boolean json;
@@ -20,7 +20,7 @@ public final class BenchTrainCommand implements Callable<Integer> {
         TrainerApp.configureEngine();
         List<TrainerBenchmark.Result> results = TrainerBenchmark.run();
         for (TrainerBenchmark.Result r : results) {
-            System.out.printf(Locale.ROOT, "%-10s %,11d params  %9.0f tokens/s  %6.1f model GFLOP/s  matmul %6.1f GFLOP/s"
+            System.out.printf(Locale.ROOT, "%-16s %,11d params  %9.0f tokens/s  %6.1f model GFLOP/s  matmul %6.1f GFLOP/s"
                             + "  MFU %.2f%n", r.name(), r.parameters(), r.tokensPerSecond(), r.modelGflops(),
                     r.matmulGflops(), r.mfu());
         }
