@@ -1,7 +1,7 @@
 """The Python peer of `llmstream bench train`: the same four models trained in PyTorch eager, the same workload.
 
 Byte vocabulary (256), tied embeddings, random windows; AdamW (betas 0.9/0.95, weight decay 0.1), gradient clipping
-at 1.0, one intra-op thread; one warm-up step, then the timed steps (20 for the tiny models, 3 for the 10M ones, as the
+at 1.0, one intra-op thread; five warm-up steps, then the timed steps (20 for the tiny models, 5 for the 10M ones, as the
 bench does). GPT-2 style: learned positions, LayerNorm, exact (erf) GELU, fused qkv; Llama style: RMSNorm, rotary
 positions, SwiGLU, separate q/k/v. Attention is torch's scaled_dot_product_attention (causal). Prints a table and one
 JSON line. A measuring aid only: nothing in llmstream runs or needs it.
@@ -106,12 +106,14 @@ class Llama(nn.Module):
         return self.norm(x) @ self.embed.weight.T
 
 
+WARM_UP_STEPS = 5
+
 # name: (constructor, vocab, context, layers, heads, width, mlp width, batch, timed steps), as `llmstream bench train`
 MODELS = {
     "gpt2-tiny-2x64": (Gpt, 256, 64, 2, 4, 64, 256, 8, 20),
     "llama-tiny-2x64": (Llama, 256, 64, 2, 4, 64, 172, 8, 20),
-    "gpt2-10M-6x384": (Gpt, 256, 128, 6, 6, 384, 1536, 4, 3),
-    "llama-10M-6x384": (Llama, 256, 128, 6, 6, 384, 1024, 4, 3),
+    "gpt2-10M-6x384": (Gpt, 256, 128, 6, 6, 384, 1536, 4, 5),
+    "llama-10M-6x384": (Llama, 256, 128, 6, 6, 384, 1024, 4, 5),
 }
 
 
@@ -130,10 +132,11 @@ def tokens_per_second(kind, vocab, ctx, layers, heads, d, ff, batch, steps):
         optimizer.step()
         return loss.item()
 
-    step(0)  # warm-up
+    for i in range(WARM_UP_STEPS):
+        step(i)
     start = time.perf_counter()
     for i in range(steps):
-        assert math.isfinite(step(i + 1))
+        assert math.isfinite(step(WARM_UP_STEPS + i))
     return batch * ctx * steps / (time.perf_counter() - start)
 
 

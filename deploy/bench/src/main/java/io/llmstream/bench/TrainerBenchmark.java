@@ -81,9 +81,9 @@ public final class TrainerBenchmark {
         results.add(measure("gpt2-tiny-2x64", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 20, matmul));
         results.add(measure("llama-tiny-2x64", new LlamaConfig(256, 64, 2, 4, 4, 64, 172, 10_000, 1e-5f, false, true),
                 8, 20, matmul));
-        results.add(measure("gpt2-10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 3, matmul));
+        results.add(measure("gpt2-10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 5, matmul));
         results.add(measure("llama-10M-6x384", new LlamaConfig(256, 128, 6, 6, 6, 384, 1024, 10_000, 1e-5f, false,
-                true), 4, 3, matmul));
+                true), 4, 5, matmul));
         return results;
     }
 
@@ -106,11 +106,15 @@ public final class TrainerBenchmark {
         }
     }
 
-    /** Trains {@code steps} steps (after one warm-up step) on random windows and times them. */
+    /** Steps run before the timed ones: the JIT compiles the loop and libtorch sizes its buffers. */
+    static final int WARM_UP_STEPS = 5;
+
+    /** Trains {@code steps} steps (after {@value #WARM_UP_STEPS} warm-up steps) on random windows and times them. */
     public static Result measure(String name, ModelConfig model, int batchSize, int steps, double matmulGflops)
             throws IOException {
         int t = model.contextLength();
-        TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(batchSize).maxSteps(steps + 1)
+        TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(batchSize)
+                .maxSteps(steps + WARM_UP_STEPS)
                 .warmupSteps(1).evalInterval(0).build();
         SplittableRandom random = new SplittableRandom(1);
         List<Window> windows = new ArrayList<>();
@@ -119,7 +123,9 @@ public final class TrainerBenchmark {
         }
         try (Trainer trainer = new Trainer(model, training, new InMemoryWindowSource(windows, true), null,
                 TrainingListener.NONE)) {
-            trainer.trainStep().orElseThrow();
+            for (int i = 0; i < WARM_UP_STEPS; i++) {
+                trainer.trainStep().orElseThrow();
+            }
             long start = System.nanoTime();
             for (int i = 0; i < steps; i++) {
                 trainer.trainStep().orElseThrow();
