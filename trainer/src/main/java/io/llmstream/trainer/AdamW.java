@@ -94,6 +94,9 @@ final class AdamW {
     /** Puts back a state taken by {@link #firstMoments()}, {@link #secondMoments()} and {@link #steps()}. */
     void restore(long steps, Map<String, Checkpoint.Tensor> m, Map<String, Checkpoint.Tensor> v) {
         for (Slot s : slots) {
+            // a refused step leaves its gradients behind, NaN perhaps, which no arithmetic zeroes: overwrite them
+            new Checkpoint.Tensor(s.weight.getShape().getShape(), new float[Math.toIntExact(s.weight.size())])
+                    .assignTo(s.weight.getGradient());
             Checkpoint.Tensor.require(m, s.name).assignTo(s.m);
             Checkpoint.Tensor.require(v, s.name).assignTo(s.v);
         }

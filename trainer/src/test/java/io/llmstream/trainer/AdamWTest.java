@@ -72,6 +72,33 @@ class AdamWTest {
         }
     }
 
+    @Test
+    void aRestoreAfterANonFiniteGradientStartsTheNextStepFromCleanGradients() {
+        TrainingConfig config = TrainingConfig.builder().learningRate(0.1).weightDecay(0).build();
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Parameter w = parameter(manager, "w", new float[] {1f, 2f});
+            AdamW adam = new AdamW(List.of(new NamedParameter("w", w, true)), manager, config);
+            var m = adam.firstMoments();
+            var v = adam.secondMoments();
+            backward(manager, w, new double[] {Double.NaN, 1});
+            assertThat(adam.gradientNorm()).isNaN();
+            adam.restore(0, m, v); // what the trainer does with a refused step
+
+            backward(manager, w, new double[] {0.5, -0.5});
+            assertThat(adam.gradientNorm()).isCloseTo((float) Math.sqrt(0.5), within(1e-6f));
+            adam.update(0.1, 1f);
+            // Adam's first step moves each weight by the learning rate against its gradient's sign
+            assertClose(w.getArray().toFloatArray(), new double[] {0.9, 2.1});
+        }
+    }
+
+    private static void backward(NDManager manager, Parameter p, double[] gradient) {
+        try (NDManager scope = manager.newSubManager();
+             GradientCollector collector = manager.getEngine().newGradientCollector()) {
+            collector.backward(dot(scope, p, gradient));
+        }
+    }
+
     private static Parameter parameter(NDManager manager, String name, float[] values) {
         Parameter p = Parameter.builder().setName(name).setType(Parameter.Type.WEIGHT)
                 .optArray(manager.create(values)).build();
