@@ -13,8 +13,14 @@ import io.llmstream.trainer.Decoder;
 import io.llmstream.trainer.Gpt;
 import io.llmstream.trainer.Llama;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -54,6 +60,78 @@ class HuggingFaceCheckpointTest {
             }
             assertThat(worst).as("largest difference from transformers' logits").isLessThan(1e-4f);
         }
+    }
+
+    @Test
+    void aShardedCheckpointWithBfloat16TensorsLoadsThemWidenedExactly(@TempDir Path tmp) throws IOException {
+        // llama-fp32's tensors in two shards, as save_pretrained(max_shard_size=...) writes them: the first shard
+        // rounded to bfloat16 (round to nearest even, as torch's .to(torch.bfloat16)), the second float32
+        Path source = MODELS.resolve("llama-fp32");
+        SafeTensors original = SafeTensors.open(source.resolve(HuggingFaceCheckpoint.WEIGHTS));
+        List<String> names = new ArrayList<>(original.entries().keySet());
+        List<String> first = names.subList(0, names.size() / 2);
+        Map<String, float[]> expected = new LinkedHashMap<>();
+        Map<String, SafeTensors.Tensor> second = new LinkedHashMap<>();
+        ObjectNode weightMap = JSON.createObjectNode();
+        for (String name : names) {
+            float[] values = original.floats(name);
+            if (first.contains(name)) {
+                float[] rounded = new float[values.length];
+                for (int i = 0; i < values.length; i++) {
+                    rounded[i] = Float.intBitsToFloat(bfloat16(values[i]) << 16);
+                }
+                expected.put(name, rounded);
+                weightMap.put(name, "model-00001-of-00002.safetensors");
+            } else {
+                expected.put(name, values);
+                second.put(name, new SafeTensors.Tensor(original.entries().get(name).shape(), values));
+                weightMap.put(name, "model-00002-of-00002.safetensors");
+            }
+        }
+        Files.copy(source.resolve("config.json"), tmp.resolve("config.json"));
+        writeBfloat16(tmp.resolve("model-00001-of-00002.safetensors"), original, first);
+        SafeTensors.write(tmp.resolve("model-00002-of-00002.safetensors"), second, Map.of("format", "pt"));
+        ObjectNode index = JSON.createObjectNode();
+        index.putObject("metadata");
+        index.set("weight_map", weightMap);
+        JSON.writeValue(tmp.resolve(HuggingFaceCheckpoint.WEIGHTS_INDEX).toFile(), index);
+
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Decoder model = HuggingFaceCheckpoint.load(tmp, manager);
+            for (var p : model.namedParameters()) {
+                assertThat(p.parameter().getArray().toFloatArray()).as(p.name()).containsExactly(expected.get(p.name()));
+            }
+            assertThat(original.entries().get(first.get(0)).dtype()).isEqualTo("F32");
+            assertThat(SafeTensors.open(tmp.resolve("model-00001-of-00002.safetensors")).entries().get(first.get(0))
+                    .dtype()).isEqualTo("BF16");
+        }
+    }
+
+    private static int bfloat16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        return (bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16;
+    }
+
+    private static void writeBfloat16(Path file, SafeTensors from, List<String> names) throws IOException {
+        ObjectNode header = JSON.createObjectNode();
+        long offset = 0;
+        for (String name : names) {
+            SafeTensors.Entry e = from.entries().get(name);
+            ObjectNode entry = header.putObject(name);
+            entry.put("dtype", "BF16");
+            entry.set("shape", JSON.valueToTree(e.shape()));
+            entry.putArray("data_offsets").add(offset).add(offset + 2 * e.elements());
+            offset += 2 * e.elements();
+        }
+        byte[] json = JSON.writeValueAsBytes(header);
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(8 + json.length + offset)).order(ByteOrder.LITTLE_ENDIAN);
+        out.putLong(json.length).put(json);
+        for (String name : names) {
+            for (float v : from.floats(name)) {
+                out.putShort((short) bfloat16(v));
+            }
+        }
+        Files.write(file, out.array());
     }
 
     @Test
