@@ -196,6 +196,7 @@ public final class Trainer implements AutoCloseable {
                     if (!Float.isFinite(v)) {
                         throw new NonFinite("loss " + v, v);
                     }
+                    // each micro-batch weighs the same, however many targets its loss masks keep
                     collector.backward(value.div(Layers.scalar(value, config.gradientAccumulation())));
                     lossSum += v;
                 }

@@ -3,6 +3,7 @@ package io.llmstream.trainer;
 import io.llmstream.ops.Settings;
 import io.llmstream.schemas.model.ModelFiles;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -83,6 +84,10 @@ public record TrainerSettings(
                     + LlamaConfig.TYPE + ", not '" + shape.type() + "'");
         }
         Path initFrom = s.has("init.from") ? Path.of(s.string("init.from")) : null;
+        if (initFrom != null && !Files.isRegularFile(initFrom.resolve(ModelFiles.HF_CONFIG))) {
+            throw new IllegalArgumentException("setting 'init.from': " + initFrom + " has no " + ModelFiles.HF_CONFIG
+                    + " (a HuggingFace model directory: config.json, model.safetensors, tokenizer.json)");
+        }
         TrainingConfig.Builder training = TrainingConfig.builder()
                 .sequenceLength(s.integer("train.sequence.length"))
                 .batchSize(s.integer("train.batch.size"))

@@ -64,4 +64,19 @@ class TrainCommandTest {
         assertThat(code).isNotZero();
         assertThat(err.toString()).contains("--windows FILE and --out DIR");
     }
+
+    @Test
+    void initFromADirectoryThatIsNoCheckpointSaysSoInOneLine() throws Exception {
+        Files.createDirectories(dir.resolve("not-a-checkpoint"));
+        Files.writeString(dir.resolve("w.jsonl"), "{\"tokens\":[1,2,3]}\n");
+        StringWriter err = new StringWriter();
+        int code = LlmstreamCommand.commandLine().setErr(new PrintWriter(err, true))
+                .execute("train", "--windows", dir.resolve("w.jsonl").toString(), "--out", dir.resolve("m").toString(),
+                        "--init-from", dir.resolve("not-a-checkpoint").toString());
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString().strip()).isEqualTo("llmstream train: setting 'init.from': "
+                + dir.resolve("not-a-checkpoint") + " has no config.json (a HuggingFace model directory: config.json,"
+                + " model.safetensors, tokenizer.json)");
+        assertThat(dir.resolve("m")).doesNotExist();
+    }
 }
