@@ -183,27 +183,37 @@ public final class Trainer implements AutoCloseable {
         // Dropout draws from the engine's generator. Seeding it from (seed, step) makes its stream a function of the
         // step, so a checkpoint's step is all the generator state a resume needs.
         manager.getEngine().setRandomSeed(new SplittableRandom(seed + step).nextInt());
-        double lossSum = 0;
+        double meanLoss = 0; // over every target the step counts
         float norm = Float.NaN;
         try {
             try (NDManager scope = manager.newSubManager();
                  GradientCollector collector = manager.getEngine().newGradientCollector()) {
                 ParameterStore ps = new ParameterStore(scope, false);
                 int b = config.batchSize();
-                for (int i = 0; i < config.gradientAccumulation(); i++) {
+                int[] counted = new int[config.gradientAccumulation()];
+                long total = 0;
+                for (int i = 0; i < counted.length; i++) {
+                    counted[i] = countedTargets(windows.subList(i * b, (i + 1) * b));
+                    total += counted[i];
+                }
+                for (int i = 0; i < counted.length; i++) {
+                    if (counted[i] == 0) {
+                        continue; // every target masked: nothing to learn from these windows
+                    }
                     NDArray value = lossOf(ps, scope, windows.subList(i * b, (i + 1) * b), true);
                     float v = value.getFloat();
                     if (!Float.isFinite(v)) {
                         throw new NonFinite("loss " + v, v);
                     }
-                    // each micro-batch weighs the same, however many targets its loss masks keep
-                    collector.backward(value.div(Layers.scalar(value, config.gradientAccumulation())));
-                    lossSum += v;
+                    // a micro-batch weighs by the targets it counts, so the step's loss is the mean over all of
+                    // them (with equal counts the divisor is exactly the accumulation)
+                    collector.backward(value.div(Layers.scalar(value, (double) total / counted[i])));
+                    meanLoss += (double) v * counted[i] / total;
                 }
             }
             norm = optimizer.gradientNorm();
             if (!Float.isFinite(norm)) {
-                throw new NonFinite("gradient norm " + norm, lossSum / config.gradientAccumulation());
+                throw new NonFinite("gradient norm " + norm, meanLoss);
             }
             double clip = config.gradientClip();
             optimizer.update(learningRate, clip > 0 && norm > clip ? (float) (clip / norm) : 1f);
@@ -216,7 +226,6 @@ public final class Trainer implements AutoCloseable {
         if (step > lastFailedStep) {
             restoresInARow = 0;
         }
-        double meanLoss = lossSum / config.gradientAccumulation();
         metrics.put("train_loss", meanLoss);
         StepResult result = new StepResult(step, meanLoss, learningRate, norm, config.tokensPerStep(),
                 (System.nanoTime() - started) / 1e9, false);

@@ -79,11 +79,40 @@ class TrainerLossMaskTest {
         assertThat(evaluation.loss()).isLessThan(0.1);
     }
 
+    @Test
+    void accumulatedMicroBatchesWeighByTheTargetsTheyCount() throws IOException {
+        // the first four windows count one target each, the next four all twelve: accumulated in two micro-batches
+        // the step must equal one batch of all eight, the mean over the 52 counted targets
+        List<Window> windows = new ArrayList<>();
+        List<Window> random = randomWindows(3, 8);
+        boolean[] one = new boolean[T];
+        one[T - 1] = true;
+        for (int i = 0; i < 8; i++) {
+            windows.add(new Window(random.get(i).tokens(), i < 4 ? one : null, Window.Split.TRAIN, "w" + i));
+        }
+        Run whole = train(windows, oneStep().batchSize(8).gradientAccumulation(1).build());
+        Run accumulated = train(windows, oneStep().batchSize(4).gradientAccumulation(2).build());
+
+        assertThat(accumulated.losses[0]).isCloseTo(whole.losses[0], within(1e-6));
+        for (int i = 0; i < whole.weights.length; i++) {
+            assertThat(accumulated.weights[i]).as("weight %d", i).isCloseTo(whole.weights[i], within(1e-6f));
+        }
+    }
+
+    private static TrainingConfig.Builder oneStep() {
+        return TrainingConfig.builder().sequenceLength(T).maxSteps(1).learningRate(3e-3).warmupSteps(0).evalInterval(0)
+                .checkpointInterval(0).seed(4);
+    }
+
     private record Run(double[] losses, float[] weights) {}
 
     private static Run train(List<Window> windows) throws IOException {
+        return train(windows, TRAINING);
+    }
+
+    private static Run train(List<Window> windows, TrainingConfig training) throws IOException {
         List<Double> losses = new ArrayList<>();
-        try (Trainer trainer = new Trainer(new GptConfig(VOCAB, T, 1, 2, 16, 32, 0f, true), TRAINING,
+        try (Trainer trainer = new Trainer(new GptConfig(VOCAB, T, 1, 2, 16, 32, 0f, true), training,
                 new InMemoryWindowSource(windows, true), null, new TrainingListener() {
             @Override
             public void onStep(StepResult result) {
