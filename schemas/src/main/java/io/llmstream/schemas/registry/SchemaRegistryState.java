@@ -2,9 +2,11 @@ package io.llmstream.schemas.registry;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
@@ -20,8 +22,15 @@ import org.apache.avro.SchemaCompatibility;
  * keeps one id across subjects. Thread-safe: every method holds the instance lock (registries see little traffic; the
  * clients cache).
  *
+ * <p>Deletion works as Confluent's does: a soft delete hides a version (or every version of a subject) from listings,
+ * lookups and compatibility checks while its id stays readable; only a soft-deleted version can then be deleted
+ * permanently, which forgets it. An id is never given to another schema, so a record written with it never decodes
+ * wrongly.
+ *
  * <p>Failures raise {@link SchemaRegistryException} with Confluent's status and codes: 404/40401 subject not found,
- * 404/40402 version not found, 404/40403 schema not found, 409/409 incompatible schema.
+ * 404/40402 version not found, 404/40403 schema not found, 404/40404 subject soft-deleted, 404/40405 subject not
+ * soft-deleted before a permanent delete, 404/40406 version soft-deleted, 404/40407 version not soft-deleted before a
+ * permanent delete, 409/409 incompatible schema.
  */
 public final class SchemaRegistryState {
 
@@ -32,6 +41,8 @@ public final class SchemaRegistryState {
     private final Map<String, Integer> idsByForm = new HashMap<>();
     private final Map<String, List<RegisteredSchema>> versionsBySubject = new TreeMap<>();
     private final Map<String, CompatibilityLevel> subjectLevels = new HashMap<>();
+    /** Soft-deleted versions by subject. */
+    private final Map<String, Set<Integer>> deleted = new HashMap<>();
     private CompatibilityLevel globalLevel = CompatibilityLevel.BACKWARD;
     private int nextId = 1;
 
@@ -45,7 +56,7 @@ public final class SchemaRegistryState {
     public synchronized Registration register(String subject, Schema schema) {
         Objects.requireNonNull(subject, "subject");
         String form = schema.toString();
-        List<RegisteredSchema> versions = versionsBySubject.getOrDefault(subject, List.of());
+        List<RegisteredSchema> versions = live(subject);
         for (RegisteredSchema existing : versions) {
             if (existing.schema().toString().equals(form)) {
                 return new Registration(existing, false);
@@ -58,7 +69,8 @@ public final class SchemaRegistryState {
         }
         int id = idsByForm.computeIfAbsent(form, f -> nextId++);
         schemasById.putIfAbsent(id, schema);
-        int version = versions.isEmpty() ? 1 : versions.get(versions.size() - 1).version() + 1;
+        List<RegisteredSchema> all = versionsBySubject.getOrDefault(subject, List.of());
+        int version = all.isEmpty() ? 1 : all.get(all.size() - 1).version() + 1; // soft-deleted numbers stay taken
         RegisteredSchema registered = new RegisteredSchema(subject, version, id, schema);
         versionsBySubject.computeIfAbsent(subject, s -> new ArrayList<>()).add(registered);
         return new Registration(registered, true);
@@ -66,8 +78,13 @@ public final class SchemaRegistryState {
 
     /** The registration of {@code schema} under {@code subject}; 404/40401 unknown subject, 404/40403 not under it. */
     public synchronized RegisteredSchema lookup(String subject, Schema schema) {
+        return lookup(subject, schema, false);
+    }
+
+    /** {@link #lookup(String, Schema)}, soft-deleted versions included when {@code includeDeleted}. */
+    public synchronized RegisteredSchema lookup(String subject, Schema schema, boolean includeDeleted) {
         String form = schema.toString();
-        return versionsOf(subject).stream()
+        return versionsOf(subject, includeDeleted).stream()
                 .filter(r -> r.schema().toString().equals(form))
                 .findFirst()
                 .orElseThrow(() -> new SchemaRegistryException(
@@ -77,15 +94,20 @@ public final class SchemaRegistryState {
     /** The schema with this global id; 404/40403 when unknown. */
     public synchronized Schema getById(int id) {
         Schema schema = schemasById.get(id);
-        if (schema == null) {
+        if (schema == null || subjectVersions(id, true).isEmpty()) {
             throw new SchemaRegistryException("Schema id " + id + " not found", 404, 40403);
         }
         return schema;
     }
 
-    /** One version of a subject; 404/40401 unknown subject, 404/40402 unknown version. */
+    /** One version of a subject; 404/40401 unknown subject, 404/40402 unknown (or soft-deleted) version. */
     public synchronized RegisteredSchema version(String subject, int version) {
-        return versionsOf(subject).stream()
+        return version(subject, version, false);
+    }
+
+    /** {@link #version(String, int)}, soft-deleted versions included when {@code includeDeleted}. */
+    public synchronized RegisteredSchema version(String subject, int version, boolean includeDeleted) {
+        return versionsOf(subject, includeDeleted).stream()
                 .filter(r -> r.version() == version)
                 .findFirst()
                 .orElseThrow(() -> new SchemaRegistryException(
@@ -94,18 +116,95 @@ public final class SchemaRegistryState {
 
     /** The latest version of a subject; 404/40401 when the subject does not exist. */
     public synchronized RegisteredSchema latest(String subject) {
-        List<RegisteredSchema> versions = versionsOf(subject);
+        List<RegisteredSchema> versions = versionsOf(subject, false);
         return versions.get(versions.size() - 1);
     }
 
-    /** All subjects, sorted. */
+    /** All subjects with a version that is not soft-deleted, sorted. */
     public synchronized List<String> subjects() {
-        return List.copyOf(versionsBySubject.keySet());
+        return subjects(false);
+    }
+
+    /** All subjects, sorted; those whose every version is soft-deleted too when {@code includeDeleted}. */
+    public synchronized List<String> subjects(boolean includeDeleted) {
+        return versionsBySubject.entrySet().stream()
+                .filter(e -> !e.getValue().isEmpty() && (includeDeleted || !live(e.getKey()).isEmpty()))
+                .map(Map.Entry::getKey).toList();
     }
 
     /** The versions of a subject, ascending; 404/40401 when the subject does not exist. */
     public synchronized List<Integer> versions(String subject) {
-        return versionsOf(subject).stream().map(RegisteredSchema::version).toList();
+        return versions(subject, false);
+    }
+
+    /** {@link #versions(String)}, soft-deleted versions included when {@code includeDeleted}. */
+    public synchronized List<Integer> versions(String subject, boolean includeDeleted) {
+        return versionsOf(subject, includeDeleted).stream().map(RegisteredSchema::version).toList();
+    }
+
+    /** The subject versions registered with schema {@code id}, soft-deleted ones too when {@code includeDeleted}. */
+    public synchronized List<RegisteredSchema> subjectVersions(int id, boolean includeDeleted) {
+        return versionsBySubject.keySet().stream()
+                .flatMap(subject -> (includeDeleted ? versionsBySubject.get(subject) : live(subject)).stream())
+                .filter(r -> r.id() == id)
+                .toList();
+    }
+
+    /**
+     * Deletes every version of {@code subject}: soft (the default), or permanently once soft-deleted; returns the
+     * versions deleted. 404/40401 unknown subject, 404/40404 soft-deleted already, 404/40405 permanent before soft.
+     */
+    public synchronized List<RegisteredSchema> deleteSubject(String subject, boolean permanent) {
+        List<RegisteredSchema> all = versionsOf(subject, true);
+        List<RegisteredSchema> live = live(subject);
+        if (!permanent) {
+            if (live.isEmpty()) {
+                throw new SchemaRegistryException("Subject '" + subject + "' was soft deleted. Set permanent=true to"
+                        + " delete permanently", 404, 40404);
+            }
+            live.forEach(r -> markDeleted(subject, r.version()));
+            return live;
+        }
+        if (!live.isEmpty()) {
+            throw new SchemaRegistryException("Subject '" + subject + "' was not deleted first before being"
+                    + " permanently deleted", 404, 40405);
+        }
+        versionsBySubject.remove(subject);
+        deleted.remove(subject);
+        return all;
+    }
+
+    /**
+     * Deletes one version: soft (the default), or permanently once soft-deleted. 404/40401 unknown subject,
+     * 404/40402 unknown version, 404/40406 soft-deleted already, 404/40407 permanent before soft.
+     */
+    public synchronized RegisteredSchema deleteVersion(String subject, int version, boolean permanent) {
+        RegisteredSchema target = version(subject, version, true);
+        boolean soft = isDeleted(subject, version);
+        if (!permanent) {
+            if (soft) {
+                throw new SchemaRegistryException("Subject '" + subject + "' Version " + version + " was soft deleted."
+                        + " Set permanent=true to delete permanently", 404, 40406);
+            }
+            markDeleted(subject, version);
+            return target;
+        }
+        if (!soft) {
+            throw new SchemaRegistryException("Subject '" + subject + "' Version " + version + " was not deleted"
+                    + " first before being permanently deleted", 404, 40407);
+        }
+        forget(subject, version);
+        return target;
+    }
+
+    /** Replays a stored soft delete of one version (idempotent). */
+    public synchronized void restoreDeleted(String subject, int version) {
+        markDeleted(subject, version);
+    }
+
+    /** Replays a stored permanent delete of one version (idempotent; nothing to do for an unknown one). */
+    public synchronized void restoreForgotten(String subject, int version) {
+        forget(subject, version);
     }
 
     /**
@@ -113,7 +212,7 @@ public final class SchemaRegistryState {
      * the *_TRANSITIVE levels); true for a subject without versions.
      */
     public synchronized boolean isCompatible(String subject, Schema schema) {
-        List<RegisteredSchema> versions = versionsBySubject.getOrDefault(subject, List.of());
+        List<RegisteredSchema> versions = live(subject);
         return incompatibilities(subject, versions, schema).isEmpty();
     }
 
@@ -172,12 +271,41 @@ public final class SchemaRegistryState {
         nextId = Math.max(nextId, registration.id() + 1);
     }
 
-    private List<RegisteredSchema> versionsOf(String subject) {
-        List<RegisteredSchema> versions = versionsBySubject.get(subject);
+    /** The versions of a subject (soft-deleted ones only when asked); 404/40401 when none. */
+    private List<RegisteredSchema> versionsOf(String subject, boolean includeDeleted) {
+        List<RegisteredSchema> versions = includeDeleted ? versionsBySubject.get(subject) : live(subject);
         if (versions == null || versions.isEmpty()) {
             throw new SchemaRegistryException("Subject '" + subject + "' not found", 404, 40401);
         }
         return versions;
+    }
+
+    private List<RegisteredSchema> live(String subject) {
+        return versionsBySubject.getOrDefault(subject, List.of()).stream()
+                .filter(r -> !isDeleted(subject, r.version()))
+                .toList();
+    }
+
+    private boolean isDeleted(String subject, int version) {
+        return deleted.getOrDefault(subject, Set.of()).contains(version);
+    }
+
+    private void markDeleted(String subject, int version) {
+        deleted.computeIfAbsent(subject, s -> new HashSet<>()).add(version);
+    }
+
+    private void forget(String subject, int version) {
+        List<RegisteredSchema> versions = versionsBySubject.get(subject);
+        if (versions != null) {
+            versions.removeIf(r -> r.version() == version);
+            if (versions.isEmpty()) {
+                versionsBySubject.remove(subject);
+            }
+        }
+        Set<Integer> soft = deleted.get(subject);
+        if (soft != null) {
+            soft.remove(version);
+        }
     }
 
     /** Avro's reasons why {@code schema} may not join {@code versions} under the subject's level; empty when it may. */

@@ -4,6 +4,7 @@ import io.llmstream.schemas.registry.CompatibilityLevel;
 import io.llmstream.schemas.registry.RegisteredSchema;
 import io.llmstream.schemas.registry.SchemaRegistryException;
 import io.llmstream.schemas.registry.SchemaRegistryState;
+import java.util.List;
 import java.util.concurrent.locks.ReadWriteLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -60,6 +61,38 @@ final class DurableRegistry {
             return registration.registered();
         } finally {
             lock.writeLock().unlock();
+        }
+    }
+
+    /** Deletes every version of a subject (soft, or permanently), storing each change before returning them. */
+    List<RegisteredSchema> deleteSubject(String subject, boolean permanent) {
+        lock.writeLock().lock();
+        try {
+            List<RegisteredSchema> deleted = current().deleteSubject(subject, permanent);
+            store(() -> deleted.forEach(r -> stored(r, permanent)), "delete of subject '" + subject + "'");
+            return deleted;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Deletes one version (soft, or permanently), storing the change before returning it. */
+    RegisteredSchema deleteVersion(String subject, int version, boolean permanent) {
+        lock.writeLock().lock();
+        try {
+            RegisteredSchema deleted = current().deleteVersion(subject, version, permanent);
+            store(() -> stored(deleted, permanent), "delete of subject '" + subject + "' version " + version);
+            return deleted;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    private void stored(RegisteredSchema deleted, boolean permanent) {
+        if (permanent) {
+            topic.appendForgotten(deleted);
+        } else {
+            topic.appendDeleted(deleted);
         }
     }
 

@@ -3,6 +3,7 @@ package io.llmstream.platform.registry;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
@@ -16,14 +17,17 @@ import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Confluent schema-registry REST subset over {@link DurableRegistry}: subjects, versions, schemas by id,
- * compatibility checks and config. Errors come back as Confluent does: {@code {"error_code":40401,"message":".."}}
+ * The Confluent schema-registry REST API over {@link DurableRegistry}: subjects, versions (with soft and permanent
+ * deletes and {@code ?deleted=true} listings), schemas by id, their subject versions and types, compatibility checks
+ * and config; Avro schemas only, without references. Errors come back as Confluent does: {@code {"error_code":40401,"message":".."}}
  * with the matching HTTP status. Request bodies are read as JSON whatever their content type. Thread-safe.
  */
 final class RegistryHttpHandler implements HttpHandler {
@@ -43,7 +47,7 @@ final class RegistryHttpHandler implements HttpHandler {
         int status = 200;
         Object body;
         try {
-            body = route(exchange.getRequestMethod(), segments(exchange), exchange);
+            body = route(exchange.getRequestMethod(), segments(exchange), flags(exchange), exchange);
         } catch (SchemaRegistryException e) {
             status = e.httpStatus();
             body = error(e.errorCode(), e.getMessage());
@@ -60,19 +64,26 @@ final class RegistryHttpHandler implements HttpHandler {
         }
     }
 
-    private Object route(String method, List<String> path, HttpExchange exchange) throws IOException {
+    private Object route(String method, List<String> path, Set<String> flags, HttpExchange exchange)
+            throws IOException {
         String first = path.isEmpty() ? "" : path.get(0);
+        boolean deleted = flags.contains("deleted");
+        boolean permanent = flags.contains("permanent");
         switch (first) {
             case "subjects" -> {
                 if (path.size() == 1) {
                     expect(method, "GET");
-                    return registry.read(state -> state.subjects());
+                    return registry.read(state -> state.subjects(deleted));
                 }
                 String subject = path.get(1);
                 if (path.size() == 2) {
+                    if (method.equals("DELETE")) {
+                        return registry.deleteSubject(subject, permanent).stream().map(RegisteredSchema::version)
+                                .toList();
+                    }
                     expect(method, "POST");
                     Schema schema = schemaOf(body(exchange));
-                    return describe(registry.read(state -> state.lookup(subject, schema)));
+                    return describe(registry.read(state -> state.lookup(subject, schema, deleted)));
                 }
                 if (path.size() == 3 && path.get(2).equals("versions")) {
                     if (method.equals("POST")) {
@@ -80,18 +91,46 @@ final class RegistryHttpHandler implements HttpHandler {
                         return JSON.createObjectNode().put("id", registered.id());
                     }
                     expect(method, "GET");
-                    return registry.read(state -> state.versions(subject));
+                    return registry.read(state -> state.versions(subject, deleted));
                 }
                 if (path.size() == 4 && path.get(2).equals("versions")) {
+                    if (method.equals("DELETE")) {
+                        int number = version(subject, path.get(3), true).version();
+                        return registry.deleteVersion(subject, number, permanent).version();
+                    }
                     expect(method, "GET");
-                    return describe(version(subject, path.get(3)));
+                    return describe(version(subject, path.get(3), deleted));
+                }
+                if (path.size() == 5 && path.get(2).equals("versions") && path.get(4).equals("schema")) {
+                    expect(method, "GET");
+                    return JSON.readTree(version(subject, path.get(3), deleted).schema().toString());
                 }
             }
             case "schemas" -> {
-                if (path.size() == 3 && path.get(1).equals("ids")) {
+                if (path.size() == 2 && path.get(1).equals("types")) {
+                    expect(method, "GET");
+                    return List.of("AVRO");
+                }
+                if (path.size() >= 3 && path.size() <= 4 && path.get(1).equals("ids")) {
                     expect(method, "GET");
                     int id = schemaId(path.get(2));
-                    return JSON.createObjectNode().put("schema", registry.read(state -> state.getById(id)).toString());
+                    Schema schema = registry.read(state -> state.getById(id));
+                    if (path.size() == 3) {
+                        return JSON.createObjectNode().put("schema", schema.toString());
+                    }
+                    List<RegisteredSchema> uses = registry.read(state -> state.subjectVersions(id, deleted));
+                    switch (path.get(3)) {
+                        case "versions" -> {
+                            ArrayNode versions = JSON.createArrayNode();
+                            uses.forEach(r -> versions.addObject().put("subject", r.subject())
+                                    .put("version", r.version()));
+                            return versions;
+                        }
+                        case "subjects" -> {
+                            return uses.stream().map(RegisteredSchema::subject).distinct().toList();
+                        }
+                        default -> { }
+                    }
                 }
             }
             case "compatibility" -> {
@@ -122,14 +161,14 @@ final class RegistryHttpHandler implements HttpHandler {
         throw new SchemaRegistryException("HTTP 404 Not Found", 404, 404);
     }
 
-    private RegisteredSchema version(String subject, String version) {
+    private RegisteredSchema version(String subject, String version, boolean includeDeleted) {
         if (version.equals("latest") || version.equals("-1")) {
             return registry.read(state -> state.latest(subject));
         }
         try {
             int number = Integer.parseInt(version);
             if (number > 0) {
-                return registry.read(state -> state.version(subject, number));
+                return registry.read(state -> state.version(subject, number, includeDeleted));
             }
         } catch (NumberFormatException e) {
             // falls through to the Confluent error below
@@ -188,6 +227,18 @@ final class RegistryHttpHandler implements HttpHandler {
         if (!method.equals(allowed)) {
             throw new SchemaRegistryException("HTTP 405 Method Not Allowed", 405, 405);
         }
+    }
+
+    // Query flags set to true (?deleted=true&permanent=true); other values and parameters are ignored.
+    private static Set<String> flags(HttpExchange exchange) {
+        String query = exchange.getRequestURI().getRawQuery();
+        if (query == null) {
+            return Set.of();
+        }
+        return Arrays.stream(query.split("&"))
+                .filter(p -> p.endsWith("=true"))
+                .map(p -> p.substring(0, p.length() - "=true".length()))
+                .collect(Collectors.toUnmodifiableSet());
     }
 
     // Decoded path segments; split before decoding so that a subject may contain an encoded '/'.

@@ -35,6 +35,7 @@ import org.slf4j.LoggerFactory;
  * The registry's durable log: a compacted, single-partition Kafka topic holding every registration and compatibility
  * setting as JSON. Keys identify what a record describes ({@code {"type":"SCHEMA","subject":..,"version":..}} or
  * {@code {"type":"CONFIG","subject":..|null}}), so compaction keeps every schema version and the last level per subject.
+ * A soft delete writes the registration again with {@code "deleted":true}; a permanent delete, its tombstone.
  *
  * <p>Writes wait for the broker's acknowledgement from all in-sync replicas. One registry writes to a topic at a time.
  * Thread-safe.
@@ -70,16 +71,33 @@ final class SchemaTopic implements AutoCloseable {
 
     /** Writes one registration and waits for the acknowledgement. */
     void append(RegisteredSchema registered) {
-        ObjectNode key = JSON.createObjectNode()
+        send(schemaKey(registered), schemaValue(registered, false));
+    }
+
+    /** Writes a registration again, marked soft-deleted (compaction keeps the mark), and waits. */
+    void appendDeleted(RegisteredSchema registered) {
+        send(schemaKey(registered), schemaValue(registered, true));
+    }
+
+    /** Writes the tombstone of a permanently deleted registration and waits. */
+    void appendForgotten(RegisteredSchema registered) {
+        send(schemaKey(registered), null);
+    }
+
+    private static ObjectNode schemaKey(RegisteredSchema registered) {
+        return JSON.createObjectNode()
                 .put("type", "SCHEMA")
                 .put("subject", registered.subject())
                 .put("version", registered.version());
+    }
+
+    private static ObjectNode schemaValue(RegisteredSchema registered, boolean deleted) {
         ObjectNode value = JSON.createObjectNode()
                 .put("subject", registered.subject())
                 .put("version", registered.version())
                 .put("id", registered.id())
                 .put("schema", registered.schema().toString());
-        send(key, value);
+        return deleted ? value.put("deleted", true) : value;
     }
 
     /** Writes one compatibility level ({@code subject} null for the global one) and waits for the acknowledgement. */
@@ -123,8 +141,8 @@ final class SchemaTopic implements AutoCloseable {
     }
 
     private void send(ObjectNode key, ObjectNode value) {
-        ProducerRecord<String, String> record =
-                new ProducerRecord<>(partition.topic(), partition.partition(), key.toString(), value.toString());
+        ProducerRecord<String, String> record = new ProducerRecord<>(partition.topic(), partition.partition(),
+                key.toString(), value == null ? null : value.toString());
         try {
             producer.send(record).get();
         } catch (ExecutionException e) {
@@ -137,16 +155,25 @@ final class SchemaTopic implements AutoCloseable {
     }
 
     private static void apply(ConsumerRecord<String, String> record, SchemaRegistryState state) {
-        if (record.value() == null) {
-            return; // a tombstone: nothing is deleted by this registry, but tolerate them
-        }
         try {
             JsonNode key = JSON.readTree(record.key());
-            JsonNode value = JSON.readTree(record.value());
             String subject = key.path("subject").isNull() ? null : key.path("subject").asText();
+            if (record.value() == null) {
+                if (key.path("type").asText().equals("SCHEMA")) {
+                    state.restoreForgotten(subject, key.path("version").asInt()); // a permanent delete
+                }
+                return;
+            }
+            JsonNode value = JSON.readTree(record.value());
             switch (key.path("type").asText()) {
-                case "SCHEMA" -> state.restore(new RegisteredSchema(subject, value.path("version").asInt(),
-                        value.path("id").asInt(), new Schema.Parser().parse(value.path("schema").asText())));
+                case "SCHEMA" -> {
+                    int version = value.path("version").asInt();
+                    state.restore(new RegisteredSchema(subject, version, value.path("id").asInt(),
+                            new Schema.Parser().parse(value.path("schema").asText())));
+                    if (value.path("deleted").asBoolean(false)) {
+                        state.restoreDeleted(subject, version);
+                    }
+                }
                 case "CONFIG" -> state.restoreCompatibility(subject,
                         CompatibilityLevel.parse(value.path("compatibilityLevel").asText()));
                 default -> log.warn("Skipping record of unknown type at {}-{}@{}: {}",

@@ -170,6 +170,107 @@ class EmbeddedSchemaRegistryTest {
                 .isGreaterThan(Math.max(v1, v2));
     }
 
+    @Test
+    void softAndPermanentDeletesAnswerAsConfluentDoes() throws Exception {
+        // schemas of this test only: the broker, and so the registry's ids, are shared by the whole class
+        Schema first = SchemaBuilder.record("Deletable").namespace("io.llmstream.test").fields().requiredString("a")
+                .endRecord();
+        Schema second = SchemaBuilder.record("Deletable").namespace("io.llmstream.test").fields().requiredString("a")
+                .optionalString("b").endRecord();
+        SchemaRegistryClient client = client();
+        int v1 = client.register("deleting-value", first);
+        int v2 = client.register("deleting-value", second);
+
+        assertThat(http("DELETE", "/subjects/deleting-value/versions/1", null).body()).isEqualTo("1");
+        assertThat(json("GET", "/subjects/deleting-value/versions")).isEqualTo(JSON.readTree("[2]"));
+        assertThat(json("GET", "/subjects/deleting-value/versions?deleted=true")).isEqualTo(JSON.readTree("[1,2]"));
+        assertError("GET", "/subjects/deleting-value/versions/1", 40402);
+        assertThat(json("GET", "/subjects/deleting-value/versions/1?deleted=true").path("id").asInt()).isEqualTo(v1);
+        assertThat(client().getById(v1)).as("a soft-deleted schema still decodes records").isEqualTo(first);
+        assertError("POST", "/subjects/deleting-value", lookupBody(first), 40403);
+        assertThat(http("POST", "/subjects/deleting-value?deleted=true", lookupBody(first)).statusCode()).isEqualTo(200);
+        assertError("DELETE", "/subjects/deleting-value/versions/1", 40406);
+        assertError("DELETE", "/subjects/deleting-value/versions/2?permanent=true", 40407);
+
+        assertThat(http("DELETE", "/subjects/deleting-value/versions/1?permanent=true", null).body()).isEqualTo("1");
+        assertThat(json("GET", "/subjects/deleting-value/versions?deleted=true")).isEqualTo(JSON.readTree("[2]"));
+        assertError("GET", "/schemas/ids/" + v1, 40403);
+
+        assertError("DELETE", "/subjects/deleting-value?permanent=true", 40405);
+        assertThat(json("DELETE", "/subjects/deleting-value")).isEqualTo(JSON.readTree("[2]"));
+        assertThat(client().subjects()).doesNotContain("deleting-value");
+        assertThat(json("GET", "/subjects?deleted=true").toString()).contains("\"deleting-value\"");
+        assertError("GET", "/subjects/deleting-value/versions", 40401);
+        assertError("DELETE", "/subjects/deleting-value", 40404);
+        assertThat(json("DELETE", "/subjects/deleting-value?permanent=true")).isEqualTo(JSON.readTree("[2]"));
+        assertThat(json("GET", "/subjects?deleted=true").toString()).doesNotContain("\"deleting-value\"");
+
+        // ids are never given to another schema: the same schema registered again gets its old id back
+        assertThat(client().register("deleting-value", second)).isEqualTo(v2);
+        assertThat(client().versions("deleting-value")).containsExactly(1);
+    }
+
+    @Test
+    void deletesSurviveARegistryRestart() throws Exception {
+        SchemaRegistryClient client = client();
+        int v1 = client.register("restarted-value", V1);
+        client.register("restarted-value", V2_OPTIONAL);
+        Schema third = SchemaBuilder.record("Greeting").namespace("io.llmstream.test").fields()
+                .requiredString("text").optionalString("lang").optionalInt("n").endRecord();
+        client.register("restarted-value", third);
+        http("DELETE", "/subjects/restarted-value/versions/2", null);
+        http("DELETE", "/subjects/restarted-value/versions/3", null);
+        http("DELETE", "/subjects/restarted-value/versions/3?permanent=true", null);
+
+        registry.close();
+        registry = EmbeddedSchemaRegistry.start(kafka.bootstrapServers());
+
+        assertThat(client().versions("restarted-value")).containsExactly(1);
+        assertThat(json("GET", "/subjects/restarted-value/versions?deleted=true")).isEqualTo(JSON.readTree("[1,2]"));
+        assertThat(client().getById(v1)).isEqualTo(V1);
+    }
+
+    @Test
+    void servesSchemaTypesTheVersionsOfAnIdAndABareSchema() throws Exception {
+        Schema shared = SchemaBuilder.record("Shared").namespace("io.llmstream.test").fields().requiredLong("n")
+                .endRecord();
+        SchemaRegistryClient client = client();
+        int id = client.register("first-user-value", shared);
+        client.register("second-user-value", shared);
+
+        assertThat(json("GET", "/schemas/types")).isEqualTo(JSON.readTree("[\"AVRO\"]"));
+        assertThat(json("GET", "/schemas/ids/" + id + "/versions")).isEqualTo(JSON.readTree(
+                "[{\"subject\":\"first-user-value\",\"version\":1},{\"subject\":\"second-user-value\",\"version\":1}]"));
+        assertThat(json("GET", "/schemas/ids/" + id + "/subjects"))
+                .isEqualTo(JSON.readTree("[\"first-user-value\",\"second-user-value\"]"));
+        assertThat(new Schema.Parser().parse(http("GET", "/subjects/first-user-value/versions/1/schema", null).body()))
+                .isEqualTo(shared);
+        assertThat(new Schema.Parser().parse(http("GET", "/subjects/first-user-value/versions/latest/schema", null)
+                .body())).isEqualTo(shared);
+        assertError("GET", "/schemas/ids/" + (id + 1000) + "/versions", 40403);
+    }
+
+    private static String lookupBody(Schema schema) throws IOException {
+        return JSON.writeValueAsString(JSON.createObjectNode().put("schema", schema.toString()));
+    }
+
+    private JsonNode json(String method, String path) throws Exception {
+        HttpResponse<String> response = http(method, path, null);
+        assertThat(response.statusCode()).as(method + " " + path + ": " + response.body()).isEqualTo(200);
+        return JSON.readTree(response.body());
+    }
+
+    private void assertError(String method, String path, int errorCode) throws Exception {
+        assertError(method, path, null, errorCode);
+    }
+
+    private void assertError(String method, String path, String body, int errorCode) throws Exception {
+        HttpResponse<String> response = http(method, path, body);
+        assertThat(response.statusCode()).as(method + " " + path).isEqualTo(errorCode / 100);
+        assertThat(JSON.readTree(response.body()).path("error_code").asInt()).as(method + " " + path)
+                .isEqualTo(errorCode);
+    }
+
     private HttpResponse<String> http(String method, String path, String body) throws IOException, InterruptedException {
         HttpRequest request = HttpRequest.newBuilder(URI.create(registry.url() + path))
                 .header("Content-Type", "application/json")
