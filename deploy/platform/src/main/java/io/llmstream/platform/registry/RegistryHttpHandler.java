@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.apache.avro.AvroTypeException;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaParseException;
 import org.slf4j.Logger;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The Confluent schema-registry REST API over {@link DurableRegistry}: subjects, versions (with soft and permanent
  * deletes and {@code ?deleted=true} listings), schemas by id, their subject versions and types, compatibility checks
- * and config; Avro schemas only, without references. Errors come back as Confluent does: {@code {"error_code":40401,"message":".."}}
+ * and config; Avro schemas only, references resolved at registration (see {@link #schemaOf}). Errors come back as Confluent does: {@code {"error_code":40401,"message":".."}}
  * with the matching HTTP status. Request bodies are read as JSON whatever their content type. Thread-safe.
  */
 final class RegistryHttpHandler implements HttpHandler {
@@ -193,8 +194,13 @@ final class RegistryHttpHandler implements HttpHandler {
                 .put("schema", registered.schema().toString());
     }
 
-    // {"schema": "<Avro JSON>", "schemaType": "AVRO"?}; only Avro is served.
-    private static Schema schemaOf(JsonNode body) {
+    /**
+     * The schema of a registration or lookup body, {@code {"schema": "<Avro JSON>", "schemaType": "AVRO"?,
+     * "references": [{"name", "subject", "version"}]?}}; only Avro is served. Referenced schemas are parsed first, so
+     * their named types resolve, and the schema is kept self-contained (the referenced types written out in it, as
+     * Avro's own JSON form does): readers fetching it by id need nothing else.
+     */
+    private Schema schemaOf(JsonNode body) {
         String type = body.path("schemaType").asText("AVRO");
         if (!type.equals("AVRO")) {
             throw new SchemaRegistryException("Invalid schema: schemaType " + type + " is not supported, only AVRO",
@@ -204,9 +210,26 @@ final class RegistryHttpHandler implements HttpHandler {
         if (!text.isTextual()) {
             throw new SchemaRegistryException("Invalid schema: the request has no \"schema\" string", 422, 42201);
         }
+        Schema.Parser parser = new Schema.Parser();
+        for (JsonNode reference : body.path("references")) {
+            String subject = reference.path("subject").asText();
+            String version = reference.path("version").asText("latest");
+            RegisteredSchema referenced;
+            try {
+                referenced = version(subject, version, false);
+            } catch (SchemaRegistryException e) {
+                throw new SchemaRegistryException("Invalid schema: reference '" + reference.path("name").asText()
+                        + "' to subject '" + subject + "' version " + version + ": " + e.getMessage(), 422, 42201);
+            }
+            parse(parser, referenced.schema().toString());
+        }
+        return parse(parser, text.asText());
+    }
+
+    private static Schema parse(Schema.Parser parser, String text) {
         try {
-            return new Schema.Parser().parse(text.asText());
-        } catch (SchemaParseException e) {
+            return parser.parse(text);
+        } catch (SchemaParseException | AvroTypeException e) { // the latter: a name no schema defines
             throw new SchemaRegistryException("Invalid schema: " + e.getMessage(), 422, 42201);
         }
     }

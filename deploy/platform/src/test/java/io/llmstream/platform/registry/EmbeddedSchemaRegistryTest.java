@@ -250,6 +250,30 @@ class EmbeddedSchemaRegistryTest {
         assertError("GET", "/schemas/ids/" + (id + 1000) + "/versions", 40403);
     }
 
+    @Test
+    void aSchemaWithReferencesResolvesThemAndIsServedSelfContained() throws Exception {
+        Schema address = SchemaBuilder.record("Address").namespace("io.llmstream.refs").fields()
+                .requiredString("city").endRecord();
+        client().register("address-value", address);
+        String customer = "{\"type\":\"record\",\"name\":\"Customer\",\"namespace\":\"io.llmstream.refs\","
+                + "\"fields\":[{\"name\":\"home\",\"type\":\"io.llmstream.refs.Address\"}]}";
+        String body = JSON.writeValueAsString(JSON.createObjectNode().put("schema", customer).set("references",
+                JSON.readTree("[{\"name\":\"io.llmstream.refs.Address\",\"subject\":\"address-value\",\"version\":1}]")));
+
+        HttpResponse<String> registered = http("POST", "/subjects/customer-value/versions", body);
+        assertThat(registered.statusCode()).as(registered.body()).isEqualTo(200);
+        int id = JSON.readTree(registered.body()).path("id").asInt();
+        Schema served = client().getById(id);
+        assertThat(served.getField("home").schema()).isEqualTo(address);
+        assertThat(http("POST", "/subjects/customer-value", body).statusCode()).as("looked up with its references")
+                .isEqualTo(200);
+
+        String dangling = body.replace("address-value", "nowhere-value");
+        assertError("POST", "/subjects/other-customer-value/versions", dangling, 42201);
+        assertError("POST", "/subjects/other-customer-value/versions",
+                JSON.writeValueAsString(JSON.createObjectNode().put("schema", customer)), 42201);
+    }
+
     private static String lookupBody(Schema schema) throws IOException {
         return JSON.writeValueAsString(JSON.createObjectNode().put("schema", schema.toString()));
     }
