@@ -19,9 +19,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.apache.avro.AvroTypeException;
 import org.apache.avro.Schema;
-import org.apache.avro.SchemaParseException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +31,8 @@ import org.slf4j.LoggerFactory;
  */
 final class RegistryHttpHandler implements HttpHandler {
     static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
+    /** A schema is a few kilobytes; a body this large is refused before it is held in memory. */
+    static final int MAX_BODY_BYTES = 8 << 20;
 
     private static final Logger log = LoggerFactory.getLogger(RegistryHttpHandler.class);
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -229,13 +229,18 @@ final class RegistryHttpHandler implements HttpHandler {
     private static Schema parse(Schema.Parser parser, String text) {
         try {
             return parser.parse(text);
-        } catch (SchemaParseException | AvroTypeException e) { // the latter: a name no schema defines
+        } catch (RuntimeException e) {
+            // user input: SchemaParseException, AvroTypeException, and for a type name nothing defines (a misspelt
+            // "record" too) Avro 1.12's resolver throws a NullPointerException "Unknown schema: ..."
             throw new SchemaRegistryException("Invalid schema: " + e.getMessage(), 422, 42201);
         }
     }
 
     private static JsonNode body(HttpExchange exchange) throws IOException {
-        byte[] bytes = exchange.getRequestBody().readAllBytes();
+        byte[] bytes = exchange.getRequestBody().readNBytes(MAX_BODY_BYTES + 1);
+        if (bytes.length > MAX_BODY_BYTES) {
+            throw new SchemaRegistryException("Request body over " + MAX_BODY_BYTES + " bytes", 413, 413);
+        }
         if (bytes.length == 0) {
             return MissingNode.getInstance();
         }
