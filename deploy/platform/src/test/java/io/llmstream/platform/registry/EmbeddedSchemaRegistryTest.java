@@ -290,7 +290,7 @@ class EmbeddedSchemaRegistryTest {
         SplittableRandom random = new SplittableRandom(7);
         int tried = 0;
         HttpClient http = HttpClient.newHttpClient();
-        for (; tried < 400; tried++) { // ~40 ms each here: the JDK client sends the body after the headers
+        for (; tried < 400; tried++) { // about 40 ms a request over loopback here
             String body = switch (random.nextInt(5)) {
                 case 0 -> valid.substring(0, random.nextInt(valid.length())); // cut short
                 case 1 -> { // a character replaced
