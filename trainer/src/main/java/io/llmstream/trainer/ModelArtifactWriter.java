@@ -11,6 +11,9 @@ import io.llmstream.schemas.model.ModelManifest.SpecialTokens;
 import io.llmstream.schemas.model.OnnxNames;
 import io.llmstream.trainer.hf.HuggingFaceExport;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -34,6 +37,7 @@ import java.util.UUID;
 public final class ModelArtifactWriter {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final Logger log = LoggerFactory.getLogger(ModelArtifactWriter.class);
 
     /**
      * What the caller knows about the model beyond its weights.
@@ -85,9 +89,10 @@ public final class ModelArtifactWriter {
             if (training != null && Files.exists(training.csv())) {
                 Path csv = temporary.resolve(ModelFiles.METRICS);
                 MetricsLog.copyUpTo(training.csv(), training.step(), csv);
-                LossCurve.write(MetricsLog.read(csv), info.name() + " " + info.version(),
-                        temporary.resolve(ModelFiles.LOSS_CURVE));
-                written.addAll(List.of(ModelFiles.METRICS, ModelFiles.LOSS_CURVE));
+                written.add(ModelFiles.METRICS);
+                if (drawLossCurve(MetricsLog.read(csv), info, temporary.resolve(ModelFiles.LOSS_CURVE))) {
+                    written.add(ModelFiles.LOSS_CURVE);
+                }
             }
             Architecture architecture = new Architecture(c.type(), c.vocabSize(), c.contextLength(), c.layers(),
                     c.heads(), c.kvHeads(), c.dModel(), c.dFF());
@@ -166,5 +171,21 @@ public final class ModelArtifactWriter {
         search.put("top_k", 1);
         search.put("top_p", 1.0);
         return root;
+    }
+
+    /**
+     * Draws the loss curve; a picture is not worth a failed export, so a JVM that cannot draw (a container image
+     * without fonts, say) writes the version without it and says why.
+     */
+    private static boolean drawLossCurve(List<MetricsLog.Row> rows, ModelInfo info, Path png) throws IOException {
+        try {
+            LossCurve.write(rows, info.name() + " " + info.version(), png);
+            return true;
+        } catch (RuntimeException | LinkageError | java.awt.AWTError | InternalError e) {
+            Files.deleteIfExists(png);
+            log.warn("model {} {}: no {} ({}); {} is there", info.name(), info.version(), ModelFiles.LOSS_CURVE, e,
+                    ModelFiles.METRICS);
+            return false;
+        }
     }
 }
