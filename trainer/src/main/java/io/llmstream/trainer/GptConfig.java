@@ -49,8 +49,15 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
         return new GptConfig(vocabSize, contextLength, layers, heads, dModel, 4 * dModel, 0f, true);
     }
 
-    public int headDim() {
-        return dModel / heads;
+    @Override
+    public String type() {
+        return TYPE;
+    }
+
+    /** Every head has its own keys and values. */
+    @Override
+    public int kvHeads() {
+        return heads;
     }
 
     @Override

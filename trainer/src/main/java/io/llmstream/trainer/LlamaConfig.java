@@ -41,8 +41,9 @@ public record LlamaConfig(int vocabSize, int contextLength, int layers, int head
         }
     }
 
-    public int headDim() {
-        return dModel / heads;
+    @Override
+    public String type() {
+        return TYPE;
     }
 
     @Override

@@ -32,10 +32,6 @@ public final class MetricsLog implements TrainingListener, AutoCloseable {
         this.file = directory.resolve(ModelFiles.METRICS);
     }
 
-    public Path file() {
-        return file;
-    }
-
     /** Keeps the rows of steps up to {@code step}, the one training goes on from, and appends from there. */
     public void resumeAt(long step) throws IOException {
         close();
@@ -74,14 +70,23 @@ public final class MetricsLog implements TrainingListener, AutoCloseable {
         }
     }
 
-    /** Copies the rows of {@code csv} up to {@code step} to {@code target} (what a model version exported there saw). */
-    public static void copyUpTo(Path csv, long step, Path target) throws IOException {
-        Files.write(target, rowsUpTo(csv, step), StandardCharsets.UTF_8);
+    /**
+     * Copies the rows of {@code csv} up to {@code step} to {@code target} (what a model version exported there saw) and
+     * returns them.
+     */
+    public static List<Row> copyUpTo(Path csv, long step, Path target) throws IOException {
+        List<String> lines = rowsUpTo(csv, step);
+        Files.write(target, lines, StandardCharsets.UTF_8);
+        return parse(lines);
     }
 
     public static List<Row> read(Path csv) throws IOException {
+        return parse(Files.readAllLines(csv, StandardCharsets.UTF_8));
+    }
+
+    /** The rows of a file's lines, the header first. */
+    private static List<Row> parse(List<String> lines) {
         List<Row> rows = new ArrayList<>();
-        List<String> lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
         for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
             String[] f = line.split(",", -1);
             rows.add(new Row(Long.parseLong(f[0]), value(f[1]), value(f[2]), value(f[3]), value(f[4])));

@@ -76,7 +76,7 @@ public final class ModelArtifactWriter {
         Path temporary = parent.resolve("." + directory.getFileName() + ".tmp-" + UUID.randomUUID());
         Files.createDirectory(temporary);
         try {
-            Shape c = Shape.of(model.config());
+            ModelConfig c = model.config();
             List<String> written = new ArrayList<>(List.of(ModelFiles.MODEL, ModelFiles.GENAI_CONFIG));
             Files.write(temporary.resolve(ModelFiles.MODEL), OnnxExporter.export(model));
             JSON.writeValue(temporary.resolve(ModelFiles.GENAI_CONFIG).toFile(), genaiConfig(c, info.specialTokens()));
@@ -87,10 +87,10 @@ public final class ModelArtifactWriter {
                 written.add(ModelFiles.TOKENIZER);
             }
             if (training != null && Files.exists(training.csv())) {
-                Path csv = temporary.resolve(ModelFiles.METRICS);
-                MetricsLog.copyUpTo(training.csv(), training.step(), csv);
+                List<MetricsLog.Row> rows = MetricsLog.copyUpTo(training.csv(), training.step(),
+                        temporary.resolve(ModelFiles.METRICS));
                 written.add(ModelFiles.METRICS);
-                if (drawLossCurve(MetricsLog.read(csv), info, temporary.resolve(ModelFiles.LOSS_CURVE))) {
+                if (drawLossCurve(rows, info, temporary.resolve(ModelFiles.LOSS_CURVE))) {
                     written.add(ModelFiles.LOSS_CURVE);
                 }
             }
@@ -109,24 +109,7 @@ public final class ModelArtifactWriter {
     }
 
     /** onnxruntime-genai's description of a decoder; our graph concatenates the cache, so buffers are not shared. */
-    /** The numbers the manifest and genai_config.json give of either architecture. */
-    record Shape(String type, int vocabSize, int contextLength, int layers, int heads, int kvHeads, int dModel, int dFF) {
-        static Shape of(ModelConfig config) {
-            if (config instanceof GptConfig c) {
-                return new Shape(GptConfig.TYPE, c.vocabSize(), c.contextLength(), c.layers(), c.heads(), c.heads(),
-                        c.dModel(), c.dFF());
-            }
-            LlamaConfig c = (LlamaConfig) config;
-            return new Shape(LlamaConfig.TYPE, c.vocabSize(), c.contextLength(), c.layers(), c.heads(), c.kvHeads(),
-                    c.dModel(), c.dFF());
-        }
-
-        int headDim() {
-            return dModel / heads;
-        }
-    }
-
-    static ObjectNode genaiConfig(Shape c, SpecialTokens special) {
+    static ObjectNode genaiConfig(ModelConfig c, SpecialTokens special) {
         ObjectNode root = JSON.createObjectNode();
         ObjectNode model = root.putObject("model");
         model.put("type", c.type());

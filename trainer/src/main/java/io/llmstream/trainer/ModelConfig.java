@@ -13,6 +13,9 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
         @JsonSubTypes.Type(value = LlamaConfig.class, name = LlamaConfig.TYPE)})
 public sealed interface ModelConfig permits GptConfig, LlamaConfig {
 
+    /** {@code model.type}, and the architecture's name in checkpoints, manifests and genai_config.json. */
+    String type();
+
     int vocabSize();
 
     int contextLength();
@@ -22,6 +25,19 @@ public sealed interface ModelConfig permits GptConfig, LlamaConfig {
 
     /** Width of the residual stream. */
     int dModel();
+
+    /** Query heads per block. */
+    int heads();
+
+    /** Key/value heads per block: {@link #heads()} without grouped-query attention. */
+    int kvHeads();
+
+    /** Hidden width of the feed-forward network. */
+    int dFF();
+
+    default int headDim() {
+        return dModel() / heads();
+    }
 
     /**
      * Parameters that multiply activations, the N of the 6N FLOPs-per-token estimate: all but the lookup tables

@@ -62,11 +62,13 @@ public final class OnnxExporter {
 
     /** The serialized ModelProto. Reads the current weights; do not train the model while this runs. */
     public static byte[] export(Decoder model) {
-        OnnxExporter exporter = new OnnxExporter(model, "llmstream-" + model.config().getClass().getSimpleName());
-        if (model.config() instanceof GptConfig gpt) {
+        ModelConfig config = model.config();
+        OnnxExporter exporter = new OnnxExporter(model, "llmstream-" + config.getClass().getSimpleName());
+        exporter.declareInputsAndOutputs(config);
+        if (config instanceof GptConfig gpt) {
             exporter.gpt(gpt);
         } else {
-            exporter.llama((LlamaConfig) model.config());
+            exporter.llama((LlamaConfig) config);
         }
         return exporter.model().toByteArray();
     }
@@ -86,7 +88,6 @@ public final class OnnxExporter {
     }
 
     private void gpt(GptConfig config) {
-        declareInputsAndOutputs(config.layers(), config.heads(), config.headDim(), config.vocabSize());
         String x = g.node("Add", List.of(
                 g.node("Gather", List.of(weight("wte"), INPUT_IDS), attr("axis", 0)),
                 g.node("Gather", List.of(weight("wpe"), POSITION_IDS), attr("axis", 0))));
@@ -100,7 +101,6 @@ public final class OnnxExporter {
     }
 
     private void llama(LlamaConfig config) {
-        declareInputsAndOutputs(config.layers(), config.kvHeads(), config.headDim(), config.vocabSize());
         String x = g.node("Gather", List.of(weight("model.embed_tokens.weight"), INPUT_IDS), attr("axis", 0));
         String keyAllowed = keyAllowed();
         // The model's own cos and sin tables, looked up by position: (batch, 1, seq, headDim) for every layer.
@@ -127,16 +127,19 @@ public final class OnnxExporter {
         g.nodeTo("MatMul", LOGITS, List.of(x, head));
     }
 
-    private void declareInputsAndOutputs(int layers, int heads, int headDim, int vocabSize) {
+    /** The Optimum decoder-with-past signature; the cache has kvHeads heads (GQA shows there). */
+    private void declareInputsAndOutputs(ModelConfig config) {
+        long heads = config.kvHeads();
+        long headDim = config.headDim();
         g.input(INPUT_IDS, INT64, BATCH, SEQ);
         g.input(ATTENTION_MASK, INT64, BATCH, TOTAL);
         g.input(POSITION_IDS, INT64, BATCH, SEQ);
-        g.output(LOGITS, FLOAT, BATCH, SEQ, (long) vocabSize);
-        for (int i = 0; i < layers; i++) {
-            g.input(pastKey(i), FLOAT, BATCH, (long) heads, PAST, (long) headDim);
-            g.input(pastValue(i), FLOAT, BATCH, (long) heads, PAST, (long) headDim);
-            g.output(presentKey(i), FLOAT, BATCH, (long) heads, TOTAL, (long) headDim);
-            g.output(presentValue(i), FLOAT, BATCH, (long) heads, TOTAL, (long) headDim);
+        g.output(LOGITS, FLOAT, BATCH, SEQ, (long) config.vocabSize());
+        for (int i = 0; i < config.layers(); i++) {
+            g.input(pastKey(i), FLOAT, BATCH, heads, PAST, headDim);
+            g.input(pastValue(i), FLOAT, BATCH, heads, PAST, headDim);
+            g.output(presentKey(i), FLOAT, BATCH, heads, TOTAL, headDim);
+            g.output(presentValue(i), FLOAT, BATCH, heads, TOTAL, headDim);
         }
     }
 

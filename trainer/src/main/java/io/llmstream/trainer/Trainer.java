@@ -200,7 +200,7 @@ public final class Trainer implements AutoCloseable {
                     if (counted[i] == 0) {
                         continue; // every target masked: nothing to learn from these windows
                     }
-                    NDArray value = lossOf(ps, scope, windows.subList(i * b, (i + 1) * b), true);
+                    NDArray value = lossOf(ps, scope, windows.subList(i * b, (i + 1) * b), counted[i], true);
                     float v = value.getFloat();
                     if (!Float.isFinite(v)) {
                         throw new NonFinite("loss " + v, v);
@@ -251,7 +251,8 @@ public final class Trainer implements AutoCloseable {
             List<Window> chunk = validation.subList(from, Math.min(validation.size(), from + config.batchSize()));
             int counted = countedTargets(chunk);
             try (NDManager scope = manager.newSubManager()) {
-                total += (double) lossOf(new ParameterStore(scope, false), scope, chunk, false).getFloat() * counted;
+                total += (double) lossOf(new ParameterStore(scope, false), scope, chunk, counted, false).getFloat()
+                        * counted;
             }
             targets += counted;
         }
@@ -379,25 +380,22 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Mean cross-entropy of the model over the targets these windows count (all, unless a loss mask keeps only some);
-     * arrays live in {@code scope}. A batch that counts no target has loss 0 and no gradient.
+     * Mean cross-entropy of the model over the {@code counted} targets these windows count (all, unless a loss mask
+     * keeps only some; see {@link #countedTargets}); arrays live in {@code scope}. A batch that counts no target has
+     * loss 0 and no gradient.
      */
-    private NDArray lossOf(ParameterStore ps, NDManager scope, List<Window> windows, boolean training) {
+    private NDArray lossOf(ParameterStore ps, NDManager scope, List<Window> windows, int counted, boolean training) {
         int b = windows.size();
         int t = config.sequenceLength();
         int[] input = new int[b * t];
         int[] target = new int[b * t];
         float[] counts = new float[b * t];
-        int counted = 0;
         for (int i = 0; i < b; i++) {
             Window w = windows.get(i);
             w.copyTo(0, t, input, i * t);
             w.copyTo(1, t, target, i * t);
             for (int j = 0; j < t; j++) {
-                if (w.counts(j)) {
-                    counts[i * t + j] = 1f;
-                    counted++;
-                }
+                counts[i * t + j] = w.counts(j) ? 1f : 0f;
             }
         }
         NDArray logits = model.forward(ps, new NDList(scope.create(input, new Shape(b, t))), training).singletonOrThrow();

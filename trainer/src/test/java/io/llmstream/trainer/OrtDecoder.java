@@ -24,7 +24,7 @@ final class OrtDecoder implements AutoCloseable {
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final OrtSession session;
-    private final ModelArtifactWriter.Shape config;
+    private final ModelConfig config;
 
     private OrtSession.Result cache;   // presents of the last step, fed back as pasts
     private long[][] mask;             // attention mask over every slot so far
@@ -34,7 +34,7 @@ final class OrtDecoder implements AutoCloseable {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         options.setIntraOpNumThreads(1);
         this.session = env.createSession(model, options);
-        this.config = ModelArtifactWriter.Shape.of(config);
+        this.config = config;
     }
 
     /**

@@ -37,7 +37,7 @@ public final class TrainCommand implements Callable<Integer> {
     String tokenizer;
 
     @Option(names = "--init-from", paramLabel = "DIR", description = {"Start from this HuggingFace model directory "
-            + "(config.json, model.safetensors, tokenizer.json; llama or qwen2): its architecture, weights and tokenizer",
+            + "(config.json, model.safetensors, tokenizer.json; gpt2, llama or qwen2): its architecture, weights and tokenizer",
             "replace the model.* shape and --tokenizer (the 'init.from' setting). A run with a checkpoint resumes it instead."})
     Path initFrom;
 

@@ -34,9 +34,9 @@ import java.util.List;
  * @param registry         the schema registry of that cluster (needed with {@code bootstrap})
  */
 public record DemoOptions(int documents, int heldOut, int minLetters, int maxLetters, List<Path> input, int vocabSize,
-                          int windowLength, String modelType, boolean instruct, int layers, int heads, int dModel, int batchSize,
-                          int trainSteps, double learningRate, int maxNewTokens, int partitions, long seed, Path workDir,
-                          String bootstrap, String registry) {
+                          int windowLength, String modelType, boolean instruct, int layers, int heads, int dModel,
+                          int batchSize, int trainSteps, double learningRate, int maxNewTokens, int partitions,
+                          long seed, Path workDir, String bootstrap, String registry) {
 
     public DemoOptions {
         input = List.copyOf(input);
