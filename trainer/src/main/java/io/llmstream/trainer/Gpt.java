@@ -53,6 +53,7 @@ public final class Gpt extends AbstractBlock implements Decoder {
     private final List<TransformerBlock> h = new ArrayList<>();
     private final LayerNorm lnF;
     private final Parameter lmHead;
+    private final Parameter score;
     private final List<NamedParameter> namedParameters;
 
     /** Builds the block structure; call {@link #initialize} (or use {@link #create}) before the first forward pass. */
@@ -69,6 +70,8 @@ public final class Gpt extends AbstractBlock implements Decoder {
         lnF = addChildBlock("ln_f", new LayerNorm(d));
         lmHead = config.tieEmbeddings() ? null
                 : addParameter(newParameter("lm_head", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
+        score = config.classLabels().isEmpty() ? null : addParameter(newParameter("score", Parameter.Type.WEIGHT,
+                new Shape(config.classLabels().size(), d), normal(INIT_STD)));
 
         List<NamedParameter> named = new ArrayList<>();
         named.add(new NamedParameter("wte", wte, false));
@@ -79,6 +82,9 @@ public final class Gpt extends AbstractBlock implements Decoder {
         lnF.collect("ln_f.", named);
         if (lmHead != null) {
             named.add(new NamedParameter("lm_head.weight", lmHead, true));
+        }
+        if (score != null) {
+            named.add(new NamedParameter(CLASS_HEAD, score, true));
         }
         namedParameters = List.copyOf(named);
     }
@@ -103,7 +109,12 @@ public final class Gpt extends AbstractBlock implements Decoder {
 
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray ids = inputs.singletonOrThrow().toType(DataType.INT64, false);
+        return outputs(ps, hiddenStates(ps, inputs.singletonOrThrow(), training), training);
+    }
+
+    @Override
+    public NDArray hiddenStates(ParameterStore ps, NDArray input, boolean training) {
+        NDArray ids = input.toType(DataType.INT64, false);
         long t = ids.getShape().get(1);
         if (t > config.contextLength()) {
             throw new IllegalArgumentException("sequence length " + t + " exceeds the context length " + config.contextLength());
@@ -117,14 +128,18 @@ public final class Gpt extends AbstractBlock implements Decoder {
         for (TransformerBlock block : h) {
             x = block.call(ps, training, x, keyAllowed);
         }
-        x = lnF.call(ps, training, x);
-        NDArray head = ps.getValue(lmHead == null ? wte : lmHead, x.getDevice(), training);
-        return ai.djl.nn.core.Linear.linear(x, head);
+        return lnF.call(ps, training, x);
+    }
+
+    @Override
+    public NDArray vocabularyLogits(ParameterStore ps, NDArray hidden, boolean training) {
+        NDArray head = ps.getValue(lmHead == null ? wte : lmHead, hidden.getDevice(), training);
+        return ai.djl.nn.core.Linear.linear(hidden, head).singletonOrThrow();
     }
 
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0), inputShapes[0].get(1), config.vocabSize())};
+        return new Shape[] {new Shape(inputShapes[0].get(0), inputShapes[0].get(1), outputWidth())};
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.llmstream.trainer;
 
+import java.util.List;
+
 /**
  * Shape of a GPT-2 style decoder.
  *
@@ -13,9 +15,11 @@ package io.llmstream.trainer;
  * @param tieEmbeddings whether the output projection reuses the token embedding matrix
  * @param tanhGelu      whether the feed-forward GELU is the tanh approximation (HuggingFace's {@code gelu_new}, what
  *                      OpenAI's GPT-2 checkpoints use) instead of the exact erf form
+ * @param classLabels   the classification head's labels in output order; empty for a model without one
  */
 public record GptConfig(int vocabSize, int contextLength, int layers, int heads, int dModel, int dFF,
-                        float dropout, boolean tieEmbeddings, boolean tanhGelu) implements ModelConfig {
+                        float dropout, boolean tieEmbeddings, boolean tanhGelu, List<String> classLabels)
+        implements ModelConfig {
 
     /** {@code model.type} and the checkpoints' name of this architecture. */
     public static final String TYPE = "gpt2";
@@ -27,6 +31,12 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
     public GptConfig(int vocabSize, int contextLength, int layers, int heads, int dModel, int dFF, float dropout,
                      boolean tieEmbeddings) {
         this(vocabSize, contextLength, layers, heads, dModel, dFF, dropout, tieEmbeddings, false);
+    }
+
+    /** A language model without a classification head. */
+    public GptConfig(int vocabSize, int contextLength, int layers, int heads, int dModel, int dFF, float dropout,
+                     boolean tieEmbeddings, boolean tanhGelu) {
+        this(vocabSize, contextLength, layers, heads, dModel, dFF, dropout, tieEmbeddings, tanhGelu, List.of());
     }
 
     public GptConfig {
@@ -42,6 +52,7 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
         if (!(dropout >= 0f && dropout < 1f)) {
             throw new IllegalArgumentException("dropout must be in [0, 1): " + dropout);
         }
+        classLabels = ModelConfig.checkLabels(classLabels);
     }
 
     /** GPT-2 proportions: dFF = 4 * dModel, no dropout, tied embeddings. */
@@ -61,6 +72,11 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
     }
 
     @Override
+    public GptConfig withClassLabels(List<String> labels) {
+        return new GptConfig(vocabSize, contextLength, layers, heads, dModel, dFF, dropout, tieEmbeddings, tanhGelu, labels);
+    }
+
+    @Override
     public Gpt create(ai.djl.ndarray.NDManager manager, long seed) {
         return Gpt.create(this, manager, seed);
     }
@@ -74,7 +90,8 @@ public record GptConfig(int vocabSize, int contextLength, int layers, int heads,
                 + d * dFF + dFF                    // mlp.c_fc
                 + (long) dFF * d + d;              // mlp.c_proj
         long head = tieEmbeddings ? 0 : (long) vocabSize * d;
-        return (long) vocabSize * d + (long) contextLength * d + layers * perBlock + 2 * d + head;
+        return (long) vocabSize * d + (long) contextLength * d + layers * perBlock + 2 * d + head
+                + (long) classLabels.size() * d;
     }
 
     @Override

@@ -14,8 +14,9 @@ import java.util.Optional;
 
 /**
  * Windows from a JSON Lines file, one per line: {@code {"tokens":[12,7,...],"split":"TRAIN"}} ({@code split} defaults
- * to TRAIN; an optional {@code "lossMask":[false,true,...]} keeps only some targets, as on the topic; blank lines are
- * skipped). With {@code repeat} the file is read again from the top at its end. The position
+ * to TRAIN; an optional {@code "lossMask":[false,true,...]} keeps only some targets, as on the topic, and an optional
+ * {@code "label"} makes the window a classification example whose mask flags the position the head reads; blank lines
+ * are skipped). With {@code repeat} the file is read again from the top at its end. The position
  * counts windows handed out, so it stays valid across repeats.
  */
 public final class JsonlWindowSource implements WindowSource {
@@ -118,9 +119,13 @@ public final class JsonlWindowSource implements WindowSource {
                 lossMask[i] = mask.get(i).booleanValue();
             }
         }
+        JsonNode label = node.get("label");
+        if (label != null && !label.isNull() && !label.isTextual()) {
+            throw new IOException(origin + ": \"label\" is not a string: " + label);
+        }
         JsonNode split = node.get("split");
         try {
-            return new Window(ids, lossMask, split == null ? Window.Split.TRAIN : Window.Split.valueOf(split.asText()),
+            return new Window(ids, lossMask, label == null || label.isNull() ? null : label.asText(), split == null ? Window.Split.TRAIN : Window.Split.valueOf(split.asText()),
                     origin);
         } catch (IllegalArgumentException e) {
             throw new IOException(origin + ": unknown split " + split);

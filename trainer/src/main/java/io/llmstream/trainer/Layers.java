@@ -85,8 +85,12 @@ final class Layers {
     }
 
     static NDArray embed(NDArray ids, ParameterStore ps, Parameter table, boolean training) {
-        return Embedding.embedding(ids, ps.getValue(table, ids.getDevice(), training), SparseFormat.DENSE)
-                .singletonOrThrow();
+        return rows(ps.getValue(table, ids.getDevice(), training), ids);
+    }
+
+    /** The rows of a (N, d) array at {@code index} (M), as (M, d), differentiable in the rows. */
+    static NDArray rows(NDArray table, NDArray index) {
+        return Embedding.embedding(index, table, SparseFormat.DENSE).singletonOrThrow();
     }
 
     /**

@@ -43,6 +43,7 @@ public final class Llama extends AbstractBlock implements Decoder {
     private final List<DecoderLayer> layers = new ArrayList<>();
     private final RmsNorm norm;
     private final Parameter lmHead;
+    private final Parameter score;
     private final List<NamedParameter> namedParameters;
     /** The rotary frequencies theta^(-2i/headDim), i < headDim/2, computed in float32 as transformers does. */
     private final float[] inverseFrequencies;
@@ -60,6 +61,8 @@ public final class Llama extends AbstractBlock implements Decoder {
         norm = addChildBlock("norm", new RmsNorm(d, config.rmsNormEps()));
         lmHead = config.tieEmbeddings() ? null
                 : addParameter(newParameter("lm_head", Parameter.Type.WEIGHT, new Shape(config.vocabSize(), d), normal(INIT_STD)));
+        score = config.classLabels().isEmpty() ? null : addParameter(newParameter("score", Parameter.Type.WEIGHT,
+                new Shape(config.classLabels().size(), d), normal(INIT_STD)));
 
         List<NamedParameter> named = new ArrayList<>();
         named.add(new NamedParameter("model.embed_tokens.weight", embedTokens, false));
@@ -69,6 +72,9 @@ public final class Llama extends AbstractBlock implements Decoder {
         norm.collect("model.norm.", named);
         if (lmHead != null) {
             named.add(new NamedParameter("lm_head.weight", lmHead, true));
+        }
+        if (score != null) {
+            named.add(new NamedParameter(CLASS_HEAD, score, true));
         }
         namedParameters = List.copyOf(named);
 
@@ -120,7 +126,12 @@ public final class Llama extends AbstractBlock implements Decoder {
 
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray ids = inputs.singletonOrThrow().toType(DataType.INT64, false);
+        return outputs(ps, hiddenStates(ps, inputs.singletonOrThrow(), training), training);
+    }
+
+    @Override
+    public NDArray hiddenStates(ParameterStore ps, NDArray input, boolean training) {
+        NDArray ids = input.toType(DataType.INT64, false);
         int t = (int) ids.getShape().get(1);
         if (t > config.contextLength()) {
             throw new IllegalArgumentException("sequence length " + t + " exceeds the context length " + config.contextLength());
@@ -133,14 +144,18 @@ public final class Llama extends AbstractBlock implements Decoder {
         for (DecoderLayer layer : layers) {
             x = layer.call(ps, training, x, keyAllowed, rotary.get(0), rotary.get(1));
         }
-        x = norm.call(ps, training, x);
-        NDArray head = ps.getValue(lmHead == null ? embedTokens : lmHead, x.getDevice(), training);
-        return ai.djl.nn.core.Linear.linear(x, head);
+        return norm.call(ps, training, x);
+    }
+
+    @Override
+    public NDArray vocabularyLogits(ParameterStore ps, NDArray hidden, boolean training) {
+        NDArray head = ps.getValue(lmHead == null ? embedTokens : lmHead, hidden.getDevice(), training);
+        return ai.djl.nn.core.Linear.linear(hidden, head).singletonOrThrow();
     }
 
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0), inputShapes[0].get(1), config.vocabSize())};
+        return new Shape[] {new Shape(inputShapes[0].get(0), inputShapes[0].get(1), outputWidth())};
     }
 
     @Override

@@ -1,5 +1,7 @@
 package io.llmstream.trainer;
 
+import java.util.List;
+
 /**
  * Shape of a Llama-style decoder (also Qwen2's and Mistral's without a sliding window).
  *
@@ -14,9 +16,11 @@ package io.llmstream.trainer;
  * @param rmsNormEps    epsilon of every RMSNorm
  * @param qkvBias       whether the q, k and v projections add a bias (Qwen2 does)
  * @param tieEmbeddings whether the output projection reuses the token embedding matrix
+ * @param classLabels   the classification head's labels in output order; empty for a model without one
  */
 public record LlamaConfig(int vocabSize, int contextLength, int layers, int heads, int kvHeads, int dModel, int dFF,
-                          double ropeTheta, float rmsNormEps, boolean qkvBias, boolean tieEmbeddings) implements ModelConfig {
+                          double ropeTheta, float rmsNormEps, boolean qkvBias, boolean tieEmbeddings,
+                          List<String> classLabels) implements ModelConfig {
 
     /** {@code model.type} and the checkpoints' name of this architecture. */
     public static final String TYPE = "llama";
@@ -39,11 +43,25 @@ public record LlamaConfig(int vocabSize, int contextLength, int layers, int head
             throw new IllegalArgumentException("ropeTheta must exceed 1 and rmsNormEps be positive: " + ropeTheta
                     + ", " + rmsNormEps);
         }
+        classLabels = ModelConfig.checkLabels(classLabels);
+    }
+
+    /** A language model without a classification head. */
+    public LlamaConfig(int vocabSize, int contextLength, int layers, int heads, int kvHeads, int dModel, int dFF,
+                       double ropeTheta, float rmsNormEps, boolean qkvBias, boolean tieEmbeddings) {
+        this(vocabSize, contextLength, layers, heads, kvHeads, dModel, dFF, ropeTheta, rmsNormEps, qkvBias,
+                tieEmbeddings, List.of());
     }
 
     @Override
     public String type() {
         return TYPE;
+    }
+
+    @Override
+    public LlamaConfig withClassLabels(List<String> labels) {
+        return new LlamaConfig(vocabSize, contextLength, layers, heads, kvHeads, dModel, dFF, ropeTheta, rmsNormEps,
+                qkvBias, tieEmbeddings, labels);
     }
 
     @Override
@@ -59,7 +77,7 @@ public record LlamaConfig(int vocabSize, int contextLength, int layers, int head
                 + d * d + 2 * d * kv + (qkvBias ? d + 2 * kv : 0) // q, k, v
                 + d * d                                        // o
                 + 3 * d * dFF;                                 // gate, up, down
-        return (long) vocabSize * d * (tieEmbeddings ? 1 : 2) + layers * perLayer + d;
+        return (long) vocabSize * d * (tieEmbeddings ? 1 : 2) + layers * perLayer + d + (long) classLabels.size() * d;
     }
 
     @Override

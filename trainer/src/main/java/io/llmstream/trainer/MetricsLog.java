@@ -14,15 +14,17 @@ import java.util.Locale;
 
 /**
  * The run's metrics as CSV ({@value ModelFiles#METRICS} beside the checkpoints): a row per training step (train loss,
- * learning rate, tokens/s) and one per evaluation (validation loss), so any tool can plot them. Rows always describe
+ * learning rate, tokens/s) and one per evaluation (validation loss; accuracy when windows are labelled), so any tool
+ * can plot them. Rows always describe
  * the weights the checkpoints hold: a resumed run, or a restore after a non-finite step, first drops the rows of the
  * steps it is about to redo.
  */
 public final class MetricsLog implements TrainingListener, AutoCloseable {
-    static final String HEADER = "step,train_loss,validation_loss,learning_rate,tokens_per_second";
+    static final String HEADER = "step,train_loss,validation_loss,learning_rate,tokens_per_second,validation_accuracy";
 
     /** One row; NaN where the row has no such value. */
-    public record Row(long step, double trainLoss, double validationLoss, double learningRate, double tokensPerSecond) {}
+    public record Row(long step, double trainLoss, double validationLoss, double learningRate, double tokensPerSecond,
+                      double validationAccuracy) {}
 
     private final Path file;
     private BufferedWriter out;
@@ -44,13 +46,14 @@ public final class MetricsLog implements TrainingListener, AutoCloseable {
     @Override
     public void onStep(StepResult result) {
         if (!result.restored()) {
-            append(result.step(), result.loss(), Double.NaN, result.learningRate(), result.tokens() / result.seconds());
+            append(new Row(result.step(), result.loss(), Double.NaN, result.learningRate(),
+                    result.tokens() / result.seconds(), Double.NaN));
         }
     }
 
     @Override
     public void onEvaluation(Evaluation evaluation) {
-        append(evaluation.step(), Double.NaN, evaluation.loss(), Double.NaN, Double.NaN);
+        append(new Row(evaluation.step(), Double.NaN, evaluation.loss(), Double.NaN, Double.NaN, evaluation.accuracy()));
     }
 
     @Override
@@ -89,18 +92,21 @@ public final class MetricsLog implements TrainingListener, AutoCloseable {
         List<Row> rows = new ArrayList<>();
         for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
             String[] f = line.split(",", -1);
-            rows.add(new Row(Long.parseLong(f[0]), value(f[1]), value(f[2]), value(f[3]), value(f[4])));
+            // files written before the accuracy column have five fields
+            rows.add(new Row(Long.parseLong(f[0]), value(f[1]), value(f[2]), value(f[3]), value(f[4]),
+                    f.length > 5 ? value(f[5]) : Double.NaN));
         }
         return rows;
     }
 
-    private void append(long step, double trainLoss, double validationLoss, double learningRate, double tokensPerSecond) {
+    private void append(Row row) {
         if (out == null) {
             return;
         }
         try {
-            out.write(step + "," + format(trainLoss) + "," + format(validationLoss) + "," + format(learningRate) + ","
-                    + format(tokensPerSecond));
+            out.write(row.step() + "," + format(row.trainLoss()) + "," + format(row.validationLoss()) + ","
+                    + format(row.learningRate()) + "," + format(row.tokensPerSecond()) + ","
+                    + format(row.validationAccuracy()));
             out.newLine();
             out.flush(); // a killed trainer keeps every finished step's row
         } catch (IOException e) {

@@ -95,7 +95,7 @@ public final class ModelArtifactWriter {
                 }
             }
             Architecture architecture = new Architecture(c.type(), c.vocabSize(), c.contextLength(), c.layers(),
-                    c.heads(), c.kvHeads(), c.dModel(), c.dFF());
+                    c.heads(), c.kvHeads(), c.dModel(), c.dFF(), c.classLabels());
             ModelManifest manifest = new ModelManifest(info.name(), info.version(), architecture, info.specialTokens(),
                     info.tokenizerName(), info.tokenizerFingerprint(), info.metrics(),
                     ModelManifest.digests(temporary, written), Instant.now().toString());
@@ -117,7 +117,7 @@ public final class ModelArtifactWriter {
         model.put("eos_token_id", special.eos());
         model.put("pad_token_id", special.pad());
         model.put("context_length", c.contextLength());
-        model.put("vocab_size", c.vocabSize());
+        model.put("vocab_size", c.vocabSize() + c.classLabels().size()); // the graph's logits, head included
         ObjectNode decoder = model.putObject("decoder");
         ObjectNode session = decoder.putObject("session_options");
         session.put("log_id", "onnxruntime-genai");

@@ -9,6 +9,7 @@ import io.llmstream.schemas.model.OnnxNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -33,6 +34,8 @@ import static io.llmstream.schemas.model.OnnxNames.presentValue;
  * HuggingFace Optimum's input and output names ({@link OnnxNames}; a Llama's past/present have its kvHeads heads).
  * Positions come from {@code position_ids} (so left padding with {@code cumsum(mask) - 1} works); a query attends to
  * the keys at or before its own cache slot whose {@code attention_mask} is 1. The first step passes a zero-length past.
+ * A model with a classification head has its label logits after the vocabulary's in {@code logits}
+ * ({@link Decoder#outputs}).
  *
  * <p>The graph repeats the model's forward pass node by node ({@code OnnxParityTest} holds them equal), and the
  * worker's {@code AttentionFusion} matches the GPT graph's attention nodes exactly ({@code ServingGraphTest}); it
@@ -120,10 +123,28 @@ public final class OnnxExporter {
         head(rmsNorm(x, "model.norm.weight", config.rmsNormEps()), config.tieEmbeddings(), "model.embed_tokens.weight");
     }
 
-    /** The logits; a tied head is a Transpose of the embeddings that ONNX Runtime folds at load, not a second copy. */
+    /**
+     * The logits; a tied head is a Transpose of the embeddings that ONNX Runtime folds at load, not a second copy. A
+     * classification head's rows follow the vocabulary's in one projection matrix (then a tied one is copied), so the
+     * graph ends in the same single MatMul the worker's serving edits look for.
+     */
     private void head(String x, boolean tied, String embeddings) {
-        String head = tied ? g.node("Transpose", List.of(weight(embeddings)), attrInts("perm", 1, 0))
-                : linearWeight("lm_head.weight");
+        String vocabulary = tied ? embeddings : "lm_head.weight";
+        List<String> labels = model.config().classLabels();
+        String head;
+        if (labels.isEmpty()) {
+            head = tied ? g.node("Transpose", List.of(weight(embeddings)), attrInts("perm", 1, 0))
+                    : linearWeight(vocabulary);
+        } else {
+            float[] tokens = model.parameter(vocabulary).getArray().toFloatArray();
+            float[] classes = model.parameter(Decoder.CLASS_HEAD).getArray().toFloatArray();
+            float[] rows = Arrays.copyOf(tokens, tokens.length + classes.length);
+            System.arraycopy(classes, 0, rows, tokens.length, classes.length);
+            int width = model.outputWidth();
+            int d = model.config().dModel();
+            head = g.initializer("lm_head_and_" + Decoder.CLASS_HEAD, new long[] {d, width},
+                    Matrices.transpose(rows, width, d));
+        }
         g.nodeTo("MatMul", LOGITS, List.of(x, head));
     }
 
@@ -134,7 +155,7 @@ public final class OnnxExporter {
         g.input(INPUT_IDS, INT64, BATCH, SEQ);
         g.input(ATTENTION_MASK, INT64, BATCH, TOTAL);
         g.input(POSITION_IDS, INT64, BATCH, SEQ);
-        g.output(LOGITS, FLOAT, BATCH, SEQ, (long) config.vocabSize());
+        g.output(LOGITS, FLOAT, BATCH, SEQ, (long) config.vocabSize() + config.classLabels().size());
         for (int i = 0; i < config.layers(); i++) {
             g.input(pastKey(i), FLOAT, BATCH, heads, PAST, headDim);
             g.input(pastValue(i), FLOAT, BATCH, heads, PAST, headDim);

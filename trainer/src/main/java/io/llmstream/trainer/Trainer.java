@@ -22,8 +22,9 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Trains a {@link Decoder} ({@link Gpt} or {@link Llama}) on the windows of a {@link WindowSource}: input {@code window[0..T)}, target
- * {@code window[1..T]}, cross-entropy over the vocabulary, AdamW with decay on weight matrices only, linear warm-up then
- * cosine decay, global-norm gradient clipping, gradient accumulation.
+ * {@code window[1..T]}, cross-entropy over the vocabulary (or, for a labelled window, over the classification head's
+ * labels at the one position it flags), AdamW with decay on weight matrices only, linear warm-up then cosine decay,
+ * global-norm gradient clipping, gradient accumulation.
  *
  * <p>Checkpoints (weights, AdamW state, step, the source position and the validation windows) go to the
  * {@link CheckpointStore} every {@code checkpointInterval} steps, and one is written before the first step so there is
@@ -113,7 +114,7 @@ public final class Trainer implements AutoCloseable {
         return step;
     }
 
-    /** Latest figures: train_loss, validation_loss, validation_perplexity (whichever are known). */
+    /** Latest figures: train_loss, validation_loss, validation_perplexity, validation_accuracy (whichever are known). */
     public Map<String, Double> metrics() {
         return Map.copyOf(metrics);
     }
@@ -200,7 +201,7 @@ public final class Trainer implements AutoCloseable {
                     if (counted[i] == 0) {
                         continue; // every target masked: nothing to learn from these windows
                     }
-                    NDArray value = lossOf(ps, scope, windows.subList(i * b, (i + 1) * b), counted[i], true);
+                    NDArray value = lossOf(ps, scope, windows.subList(i * b, (i + 1) * b), counted[i], true).value();
                     float v = value.getFloat();
                     if (!Float.isFinite(v)) {
                         throw new NonFinite("loss " + v, v);
@@ -247,21 +248,29 @@ public final class Trainer implements AutoCloseable {
         }
         double total = 0;
         long targets = 0;
+        int labelled = 0;
+        int correct = 0;
         for (int from = 0; from < validation.size(); from += config.batchSize()) {
             List<Window> chunk = validation.subList(from, Math.min(validation.size(), from + config.batchSize()));
             int counted = countedTargets(chunk);
             try (NDManager scope = manager.newSubManager()) {
-                total += (double) lossOf(new ParameterStore(scope, false), scope, chunk, counted, false).getFloat()
-                        * counted;
+                Loss loss = lossOf(new ParameterStore(scope, false), scope, chunk, counted, false);
+                total += (double) loss.value().getFloat() * counted;
+                labelled += loss.labelled();
+                correct += loss.correct();
             }
             targets += counted;
         }
         double mean = targets == 0 ? 0 : total / targets;
-        Evaluation evaluation = new Evaluation(step, mean, Math.exp(mean), validation.size());
+        double accuracy = labelled == 0 ? Double.NaN : (double) correct / labelled;
+        Evaluation evaluation = new Evaluation(step, mean, Math.exp(mean), accuracy, validation.size());
         metrics.put("validation_loss", mean);
         metrics.put("validation_perplexity", evaluation.perplexity());
-        log.info("step {}: validation loss {} (perplexity {}) over {} windows", step, mean, evaluation.perplexity(),
-                validation.size());
+        if (labelled > 0) {
+            metrics.put("validation_accuracy", accuracy);
+        }
+        log.info("step {}: validation loss {} (perplexity {}{}) over {} windows", step, mean, evaluation.perplexity(),
+                labelled == 0 ? "" : ", accuracy " + accuracy + " of " + labelled + " labelled", validation.size());
         listener.onEvaluation(evaluation);
         return Optional.of(evaluation);
     }
@@ -370,6 +379,18 @@ public final class Trainer implements AutoCloseable {
             return "has a loss mask of " + w.lossMask().length + " flags, expected one per target ("
                     + config.sequenceLength() + ")";
         }
+        if (w.label() != null) {
+            List<String> labels = model.config().classLabels();
+            if (labels.isEmpty()) {
+                return "has label '" + w.label() + "' but the model has no classification head (set classify.labels)";
+            }
+            if (!labels.contains(w.label())) {
+                return "has label '" + w.label() + "', which is not one of the head's labels " + labels;
+            }
+            if (w.labelPosition() < 0) {
+                return "is labelled but its loss mask does not flag exactly one position for the head to read";
+            }
+        }
         int vocab = model.vocabSize();
         for (int id : w.tokens()) {
             if (id < 0 || id >= vocab) {
@@ -380,29 +401,65 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * Mean cross-entropy of the model over the {@code counted} targets these windows count (all, unless a loss mask
-     * keeps only some; see {@link #countedTargets}); arrays live in {@code scope}. A batch that counts no target has
-     * loss 0 and no gradient.
+     * Mean cross-entropy of the model over the {@code counted} targets these windows count (see {@link #countedTargets}):
+     * next-token targets of language-modelling windows (all, unless a loss mask keeps only some) and the one class of
+     * each labelled window, which the classification head predicts from the hidden state at the position it flags.
+     * Arrays live in {@code scope}. A batch that counts no target has loss 0 and no gradient; {@code correct} is how
+     * many labelled windows the head gets right (counted only when not training).
      */
-    private NDArray lossOf(ParameterStore ps, NDManager scope, List<Window> windows, int counted, boolean training) {
+    private Loss lossOf(ParameterStore ps, NDManager scope, List<Window> windows, int counted, boolean training) {
         int b = windows.size();
         int t = config.sequenceLength();
         int[] input = new int[b * t];
         int[] target = new int[b * t];
         float[] counts = new float[b * t];
+        int labelled = 0;
         for (int i = 0; i < b; i++) {
             Window w = windows.get(i);
             w.copyTo(0, t, input, i * t);
             w.copyTo(1, t, target, i * t);
+            if (w.label() != null) {
+                labelled++;
+                continue; // its flag marks the head's position, not a next-token target
+            }
             for (int j = 0; j < t; j++) {
                 counts[i * t + j] = w.counts(j) ? 1f : 0f;
             }
         }
-        NDArray logits = model.forward(ps, new NDList(scope.create(input, new Shape(b, t))), training).singletonOrThrow();
-        NDArray logProbs = logits.reshape(-1, model.vocabSize()).logSoftmax(1);
-        NDArray picked = logProbs.get(new NDIndex().addAllDim().addPickDim(scope.create(target))).reshape(-1);
-        return picked.mul(scope.create(counts)).sum().neg().div(Layers.scalar(picked, Math.max(counted, 1)));
+        NDArray hidden = model.hiddenStates(ps, scope.create(input, new Shape(b, t)), training);
+        NDArray sum = null;
+        if (labelled < b) {
+            NDArray logProbs = model.vocabularyLogits(ps, hidden, training).reshape(-1, model.vocabSize()).logSoftmax(1);
+            NDArray picked = logProbs.get(new NDIndex().addAllDim().addPickDim(scope.create(target))).reshape(-1);
+            sum = picked.mul(scope.create(counts)).sum();
+        }
+        int correct = 0;
+        if (labelled > 0) {
+            long[] rows = new long[labelled];
+            int[] classes = new int[labelled];
+            for (int i = 0, k = 0; i < b; i++) {
+                Window w = windows.get(i);
+                if (w.label() != null) {
+                    rows[k] = (long) i * t + w.labelPosition();
+                    classes[k++] = model.config().classLabels().indexOf(w.label());
+                }
+            }
+            NDArray read = Layers.rows(hidden.reshape(-1, model.config().dModel()), scope.create(rows));
+            NDArray logProbs = model.classLogits(ps, read, training).logSoftmax(1);
+            NDArray picked = logProbs.get(new NDIndex().addAllDim().addPickDim(scope.create(classes))).reshape(-1);
+            sum = sum == null ? picked.sum() : sum.add(picked.sum());
+            if (!training) {
+                long[] predicted = logProbs.argMax(1).toLongArray();
+                for (int k = 0; k < labelled; k++) {
+                    correct += predicted[k] == classes[k] ? 1 : 0;
+                }
+            }
+        }
+        return new Loss(sum.neg().div(Layers.scalar(sum, Math.max(counted, 1))), labelled, correct);
     }
+
+    /** A batch's mean loss, and of its labelled windows how many the head classifies right. */
+    private record Loss(NDArray value, int labelled, int correct) {}
 
     /** How many targets of these windows count in the loss. */
     private int countedTargets(List<Window> windows) {

@@ -82,9 +82,11 @@ public final class TrainerApp implements AutoCloseable {
         CheckpointStore store = new CheckpointStore(checkpointDir, s.training().keepCheckpoints());
         MetricsLog metricsLog = resources.add(new MetricsLog(checkpointDir));
         TrainingListener listener = TrainingListener.both(monitor, metricsLog);
+        ModelConfig shape = (s.initFrom() == null ? s.model().withVocabulary(tokenizer.vocabSize())
+                : pretrained(s.initFrom(), tokenizer)).withClassLabels(s.classLabels());
         this.trainer = resources.add(s.initFrom() == null
-                ? new Trainer(s.model().withVocabulary(tokenizer.vocabSize()), s.training(), source, store, listener)
-                : new Trainer(pretrained(s.initFrom(), tokenizer), s.training(), source, store, listener,
+                ? new Trainer(shape, s.training(), source, store, listener)
+                : new Trainer(shape, s.training(), source, store, listener,
                         model -> HuggingFaceCheckpoint.loadWeights(s.initFrom(), model)));
         metricsLog.resumeAt(trainer.step());
         log.info("training {} ({} parameters) with tokenizer {} ({}) from step {}", run.modelName(),

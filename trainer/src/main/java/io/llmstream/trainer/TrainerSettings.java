@@ -6,6 +6,7 @@ import io.llmstream.schemas.model.ModelFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,6 +28,7 @@ public record TrainerSettings(
         String pad,
         String modelName,
         ModelShape model,
+        List<String> classLabels,
         Path initFrom,
         TrainingConfig training,
         Path checkpointDir,
@@ -57,6 +59,14 @@ public record TrainerSettings(
                         ropeTheta, rmsNormEps, qkvBias, tieEmbeddings);
                 default -> throw new IllegalStateException("unknown model.type " + type); // from() checked it
             };
+        }
+    }
+
+    private static List<String> classLabels(Settings s) {
+        try {
+            return ModelConfig.checkLabels(s.list("classify.labels"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("setting 'classify.labels': " + e.getMessage(), e);
         }
     }
 
@@ -130,6 +140,7 @@ public record TrainerSettings(
                 s.string("tokenizer.pad", ""),
                 s.string("model.name"),
                 shape,
+                classLabels(s),
                 initFrom,
                 config,
                 Path.of(s.string("checkpoint.dir")),

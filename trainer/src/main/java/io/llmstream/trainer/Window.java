@@ -8,11 +8,14 @@ import java.util.Objects;
  * {@code tokens[1..T]}. Immutable: the ids are copied in and out.
  *
  * @param tokens   the ids
- * @param lossMask which targets count in the loss, flag i for {@code tokens[i + 1]}; null when all do
+ * @param lossMask which targets count in the loss, flag i for {@code tokens[i + 1]}; null when all do. A labelled
+ *                 window flags exactly one: the position whose hidden state the classification head reads
+ * @param label    the class of a classification window (its loss is the head's, at the flagged position, not the
+ *                 next tokens'); null for language modelling
  * @param split    whether the window trains the model or only measures it
  * @param origin   where the window came from, for error reports (e.g. {@code windows.jsonl:42}, {@code topic-0@1234})
  */
-public record Window(int[] tokens, boolean[] lossMask, Split split, String origin) {
+public record Window(int[] tokens, boolean[] lossMask, String label, Split split, String origin) {
 
     public enum Split { TRAIN, VALIDATION }
 
@@ -25,7 +28,12 @@ public record Window(int[] tokens, boolean[] lossMask, Split split, String origi
 
     /** A window of plain text: every target counts. */
     public Window(int[] tokens, Split split, String origin) {
-        this(tokens, null, split, origin);
+        this(tokens, null, null, split, origin);
+    }
+
+    /** A language-modelling window whose loss covers the flagged targets. */
+    public Window(int[] tokens, boolean[] lossMask, Split split, String origin) {
+        this(tokens, lossMask, null, split, origin);
     }
 
     @Override
@@ -43,6 +51,20 @@ public record Window(int[] tokens, boolean[] lossMask, Split split, String origi
         return lossMask == null || lossMask[i];
     }
 
+    /** The one position a labelled window flags, or -1 when it flags none or several. */
+    int labelPosition() {
+        int at = -1;
+        for (int i = 0; lossMask != null && i < lossMask.length; i++) {
+            if (lossMask[i]) {
+                if (at >= 0) {
+                    return -1;
+                }
+                at = i;
+            }
+        }
+        return at;
+    }
+
     public int length() {
         return tokens.length;
     }
@@ -55,18 +77,17 @@ public record Window(int[] tokens, boolean[] lossMask, Split split, String origi
     @Override
     public boolean equals(Object o) {
         return o instanceof Window w && Arrays.equals(tokens, w.tokens) && Arrays.equals(lossMask, w.lossMask)
-                && split == w.split && origin.equals(w.origin);
+                && Objects.equals(label, w.label) && split == w.split && origin.equals(w.origin);
     }
 
     @Override
     public int hashCode() {
-        return 31 * (31 * (31 * Arrays.hashCode(tokens) + Arrays.hashCode(lossMask)) + split.hashCode())
-                + origin.hashCode();
+        return Objects.hash(Arrays.hashCode(tokens), Arrays.hashCode(lossMask), label, split, origin);
     }
 
     @Override
     public String toString() {
         return "Window[" + origin + ", " + split + ", " + tokens.length + " tokens"
-                + (lossMask == null ? "" : ", masked") + "]";
+                + (label != null ? ", label " + label : lossMask == null ? "" : ", masked") + "]";
     }
 }

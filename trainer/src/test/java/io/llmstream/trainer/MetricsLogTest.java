@@ -23,7 +23,7 @@ class MetricsLogTest {
             for (int step = 1; step <= 4; step++) {
                 log.onStep(new StepResult(step, 3.0 - step * 0.5, 1e-3, 1.0, 1_000, 0.5, false));
             }
-            log.onEvaluation(new Evaluation(4, 1.25, Math.exp(1.25), 10));
+            log.onEvaluation(new Evaluation(4, 1.25, Math.exp(1.25), Double.NaN, 10));
             log.onStep(new StepResult(5, Double.NaN, 1e-3, Double.NaN, 0, 0.5, false));
             // step 5 was non-finite: training went back to the checkpoint of step 2
             log.onStep(new StepResult(2, Double.NaN, 1e-3, Double.NaN, 0, 0.5, true));
@@ -33,9 +33,26 @@ class MetricsLogTest {
 
         assertThat(Files.readAllLines(dir.resolve("metrics.csv"))).containsExactly(
                 MetricsLog.HEADER,
-                "1,2.50000,,0.00100000,2000.00",
-                "2,2.00000,,0.00100000,2000.00",
-                "3,1.40000,,0.00100000,4000.00");
+                "1,2.50000,,0.00100000,2000.00,",
+                "2,2.00000,,0.00100000,2000.00,",
+                "3,1.40000,,0.00100000,4000.00,");
+    }
+
+    @Test
+    void classificationEvaluationsAddTheirAccuracyAndFilesWithoutTheColumnStillRead() throws IOException {
+        try (MetricsLog log = new MetricsLog(dir)) {
+            log.resumeAt(0);
+            log.onEvaluation(new Evaluation(7, 0.5, Math.exp(0.5), 0.875, 16));
+        }
+        assertThat(Files.readAllLines(dir.resolve("metrics.csv"))).containsExactly(MetricsLog.HEADER,
+                "7,,0.500000,,,0.875000");
+        assertThat(MetricsLog.read(dir.resolve("metrics.csv")).get(0).validationAccuracy()).isEqualTo(0.875);
+
+        Path old = dir.resolve("old.csv");
+        Files.write(old, List.of("step,train_loss,validation_loss,learning_rate,tokens_per_second", "1,2.5,,0.001,2000"));
+        MetricsLog.Row row = MetricsLog.read(old).get(0);
+        assertThat(row.trainLoss()).isEqualTo(2.5);
+        assertThat(row.validationAccuracy()).isNaN();
     }
 
     @Test
@@ -64,9 +81,9 @@ class MetricsLogTest {
     void theCurveDrawsTrainAndValidationLoss() throws IOException {
         List<MetricsLog.Row> rows = new ArrayList<>();
         for (int step = 1; step <= 3_000; step++) {
-            rows.add(new MetricsLog.Row(step, 4.0 / Math.sqrt(step), Double.NaN, 1e-3, 1e4));
+            rows.add(new MetricsLog.Row(step, 4.0 / Math.sqrt(step), Double.NaN, 1e-3, 1e4, Double.NaN));
             if (step % 500 == 0) {
-                rows.add(new MetricsLog.Row(step, Double.NaN, 4.2 / Math.sqrt(step), Double.NaN, Double.NaN));
+                rows.add(new MetricsLog.Row(step, Double.NaN, 4.2 / Math.sqrt(step), Double.NaN, Double.NaN, Double.NaN));
             }
         }
         Path png = dir.resolve("loss.png");

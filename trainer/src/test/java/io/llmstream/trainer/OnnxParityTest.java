@@ -2,6 +2,7 @@ package io.llmstream.trainer;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
@@ -31,6 +32,22 @@ class OnnxParityTest {
             Gpt model = scrambled(Gpt.create(config, manager, 11), manager);
             assertLeftPaddedBatchMatches(model, manager);
             assertCachedDecodingMatches(model, manager);
+        }
+    }
+
+    @Test
+    void classificationHeadsLogitsFollowTheVocabularys() throws Exception {
+        for (ModelConfig config : List.of(
+                new GptConfig(53, 24, 2, 2, 32, 64, 0f, true).withClassLabels(List.of("a", "b", "c")),
+                new LlamaConfig(53, 24, 2, 4, 2, 32, 64, 10000.0, 1e-6f, false, false).withClassLabels(List.of("x", "y")))) {
+            try (NDManager manager = NDManager.newBaseManager()) {
+                Decoder model = config.create(manager, 13);
+                model.namedParameters().forEach(p -> p.parameter().getArray().addi(manager.randomNormal(0f, 0.3f,
+                        p.parameter().getArray().getShape(), p.parameter().getArray().getDataType())));
+                assertThat(model.outputWidth()).isEqualTo(53 + config.classLabels().size());
+                assertLeftPaddedBatchMatches(model, manager);
+                assertCachedDecodingMatches(model, manager);
+            }
         }
     }
 
@@ -135,7 +152,7 @@ class OnnxParityTest {
         try (NDManager scope = manager.newSubManager()) {
             NDArray ids = scope.create(tokens).reshape(1, tokens.length);
             float[] flat = model.logits(ids).toFloatArray();
-            int v = model.vocabSize();
+            int v = model.outputWidth();
             float[][] out = new float[tokens.length][v];
             for (int t = 0; t < tokens.length; t++) {
                 System.arraycopy(flat, t * v, out[t], 0, v);

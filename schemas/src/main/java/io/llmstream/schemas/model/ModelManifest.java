@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
@@ -33,9 +34,24 @@ public record ModelManifest(String name, String version, Architecture architectu
             .enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    /** The decoder's shape; kvHeads is smaller than heads only with grouped-query attention. */
+    /**
+     * The decoder's shape; kvHeads is smaller than heads only with grouped-query attention.
+     *
+     * @param classLabels the labels of a classification head, whose logits follow the vocabulary's in the graph's
+     *                    {@code logits} (columns {@code vocabSize} to {@code vocabSize + classLabels.size()}); empty
+     *                    for a language model alone (and in manifests written before heads)
+     */
     public record Architecture(String type, int vocabSize, int contextLength, int layers, int heads, int kvHeads,
-                               int dModel, int dFF) {}
+                               int dModel, int dFF, List<String> classLabels) {
+        public Architecture {
+            classLabels = List.copyOf(Objects.requireNonNullElse(classLabels, List.of()));
+        }
+
+        /** Logits per position in the graph: the vocabulary's, then the head's. */
+        public int logitsWidth() {
+            return vocabSize + classLabels.size();
+        }
+    }
 
     /** Token ids with a fixed role; -1 where the tokenizer has no such token. */
     public record SpecialTokens(int bos, int eos, int pad) {}

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -18,7 +20,7 @@ class ModelManifestTest {
 
     private ModelManifest manifestOf(Map<String, String> files) {
         return new ModelManifest("tiny", "step-000000000300",
-                new ModelManifest.Architecture("gpt2", 100, 32, 2, 4, 4, 64, 256),
+                new ModelManifest.Architecture("gpt2", 100, 32, 2, 4, 4, 64, 256, List.of("spam", "ham")),
                 new ModelManifest.SpecialTokens(-1, 99, -1), "cl100k_base", "sha256:abc",
                 Map.of("val_loss", 2.5), files, "2026-01-01T00:00:00Z");
     }
@@ -66,6 +68,20 @@ class ModelManifestTest {
         Files.writeString(dir.resolve(ModelFiles.MANIFEST), "{\"name\": ");
         assertThatThrownBy(() -> ModelManifest.read(dir)).isInstanceOf(IOException.class)
                 .hasMessageContaining("malformed model manifest");
+    }
+
+    @Test
+    void manifestsWrittenBeforeClassificationHeadsReadAsLanguageModels() throws IOException {
+        manifestOf(Map.of()).write(dir);
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode manifest = (ObjectNode) json.readTree(dir.resolve(ModelFiles.MANIFEST).toFile());
+        ((ObjectNode) manifest.get("architecture")).remove("classLabels");
+        json.writeValue(dir.resolve(ModelFiles.MANIFEST).toFile(), manifest);
+
+        ModelManifest.Architecture a = ModelManifest.read(dir).architecture();
+        assertThat(a.classLabels()).isEmpty();
+        assertThat(a.logitsWidth()).isEqualTo(100);
+        assertThat(manifestOf(Map.of()).architecture().logitsWidth()).isEqualTo(102);
     }
 
     @Test

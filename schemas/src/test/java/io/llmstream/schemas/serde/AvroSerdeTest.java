@@ -135,7 +135,7 @@ class AvroSerdeTest {
     }
 
     @Test
-    void trainingWindowsWrittenBeforeTheLossMaskReadWithEveryTargetCounting() {
+    void trainingWindowsWrittenBeforeTheLossMaskReadWithEveryTargetCountingAndNoLabel() {
         String current = TrainingWindow.getClassSchema().toString();
         Schema beforeMask = new Schema.Parser().parse(current.substring(0, current.indexOf(",{\"name\":\"lossMask\""))
                 + "]}");
@@ -151,6 +151,7 @@ class AvroSerdeTest {
         TrainingWindow decoded = windows.deserializer().deserialize("windows", bytes);
         assertThat(decoded.getTokens()).containsExactly(1, 2, 3);
         assertThat(decoded.getLossMask()).isNull();
+        assertThat(decoded.getLabel()).isNull();
     }
 
     @Test

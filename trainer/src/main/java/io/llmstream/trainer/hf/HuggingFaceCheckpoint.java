@@ -12,6 +12,8 @@ import io.llmstream.trainer.Matrices;
 import io.llmstream.trainer.LlamaConfig;
 import io.llmstream.trainer.ModelConfig;
 import io.llmstream.trainer.NamedParameter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
@@ -32,6 +34,8 @@ import java.util.Set;
  * trained on silently.
  */
 public final class HuggingFaceCheckpoint {
+
+    private static final Logger log = LoggerFactory.getLogger(HuggingFaceCheckpoint.class);
 
     /** The weights of one file, or the index of a sharded checkpoint. */
     public static final String WEIGHTS = "model.safetensors";
@@ -126,7 +130,9 @@ public final class HuggingFaceCheckpoint {
     }
 
     /**
-     * Fills every parameter of {@code model} from the checkpoint's tensor of the same name and shape.
+     * Fills every parameter of {@code model} from the checkpoint's tensor of the same name and shape. The
+     * classification head is the exception both ways: a checkpoint without one leaves the model's fresh head, and a
+     * head the model does not have is left out.
      *
      * @throws IllegalArgumentException naming the tensor when one is missing, of another shape, or left over
      */
@@ -136,6 +142,10 @@ public final class HuggingFaceCheckpoint {
         for (NamedParameter p : model.namedParameters()) {
             String name = HuggingFaceNames.of(model, p.name());
             SafeTensors file = files.get(name);
+            if (file == null && p.name().equals(Decoder.CLASS_HEAD)) {
+                log.info("{}: no classification head in the checkpoint; {} starts from fresh weights", dir, name);
+                continue;
+            }
             if (file == null) {
                 throw new IllegalArgumentException(dir + ": the checkpoint has no tensor '" + name + "'");
             }
@@ -155,6 +165,9 @@ public final class HuggingFaceCheckpoint {
         // Buffers, not weights: rotary frequencies and GPT-2's causal mask; a tied head's copy of the embeddings.
         unused.removeIf(name -> name.endsWith(".rotary_emb.inv_freq") || name.endsWith(".attn.bias")
                 || name.endsWith(".attn.masked_bias") || name.equals("lm_head.weight"));
+        if (unused.remove(Decoder.CLASS_HEAD)) {
+            log.info("{}: the checkpoint's classification head is left out (classify.labels is empty)", dir);
+        }
         if (!unused.isEmpty()) {
             throw new IllegalArgumentException(dir + ": tensor '" + unused.stream().sorted().findFirst().orElseThrow()
                     + "' has no place in the model its config.json describes");

@@ -21,7 +21,9 @@ import java.util.Map;
  * A trained decoder as transformers saves one: {@code config.json}, {@code generation_config.json} and
  * {@code model.safetensors} (float32, a tied head not stored twice), so that
  * {@code AutoModelForCausalLM.from_pretrained(dir)} loads it as a {@code GPT2LMHeadModel}, {@code LlamaForCausalLM}
- * or (a Llama with q/k/v biases) {@code Qwen2ForCausalLM}, and our own {@code init.from} reads it back.
+ * or (a Llama with q/k/v biases) {@code Qwen2ForCausalLM}, and our own {@code init.from} reads it back. A model with a
+ * classification head also stores {@code score.weight} and {@code id2label}, so that
+ * {@code AutoModelForSequenceClassification} loads the same directory with that head.
  */
 public final class HuggingFaceExport {
 
@@ -40,6 +42,16 @@ public final class HuggingFaceExport {
         config.put("torch_dtype", "float32");
         config.put("use_cache", true);
         tokenIds(config, special);
+        List<String> labels = model.config().classLabels();
+        if (!labels.isEmpty()) {
+            // what *ForSequenceClassification reads beside score.weight; *ForCausalLM ignores both
+            ObjectNode id2label = config.putObject("id2label");
+            ObjectNode label2id = config.putObject("label2id");
+            for (int i = 0; i < labels.size(); i++) {
+                id2label.put(Integer.toString(i), labels.get(i));
+                label2id.put(labels.get(i), i);
+            }
+        }
         JSON.writeValue(dir.resolve(ModelFiles.HF_CONFIG).toFile(), config);
 
         ObjectNode generation = JSON.createObjectNode();

@@ -23,7 +23,7 @@ final class HuggingFaceNames {
         }
         return switch (ours) {
             case "wte", "wpe" -> "transformer." + ours + ".weight";
-            case "lm_head.weight" -> ours;
+            case "lm_head.weight", Decoder.CLASS_HEAD -> ours;
             default -> "transformer." + ours;
         };
     }

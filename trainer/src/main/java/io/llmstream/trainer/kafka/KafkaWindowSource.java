@@ -232,7 +232,7 @@ public final class KafkaWindowSource implements WindowSource {
             undecodable(record, origin, new IllegalArgumentException("record without a value (tombstone)"));
             return Optional.empty();
         }
-        Window window = new Window(IntLists.toArray(value.getTokens()), lossMask(value.getLossMask()),
+        Window window = new Window(IntLists.toArray(value.getTokens()), lossMask(value.getLossMask()), value.getLabel(),
                 Window.Split.valueOf(value.getSplit().name()), origin);
         if (!options.tokenizerFingerprint().equals(value.getTokenizerFingerprint())) {
             String reason = "tokenizer fingerprint " + value.getTokenizerFingerprint() + " is not the configured "

@@ -14,6 +14,7 @@ import io.llmstream.trainer.NamedParameter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -37,7 +38,9 @@ class HuggingFaceExportTest {
                 new GptConfig(37, 16, 2, 2, 16, 40, 0f, true),
                 new GptConfig(37, 16, 1, 4, 16, 24, 0.1f, false, true),
                 new LlamaConfig(41, 16, 2, 4, 2, 32, 48, 10000.0, 1e-6f, false, true),
-                new LlamaConfig(41, 16, 1, 4, 1, 32, 48, 1e6, 1e-5f, true, false));
+                new LlamaConfig(41, 16, 1, 4, 1, 32, 48, 1e6, 1e-5f, true, false),
+                new GptConfig(37, 16, 1, 2, 16, 40, 0f, true).withClassLabels(List.of("spam", "ham", "eggs")),
+                new LlamaConfig(41, 16, 1, 4, 2, 32, 48, 10000.0, 1e-6f, false, false).withClassLabels(List.of("no", "yes")));
     }
 
     @ParameterizedTest
@@ -49,16 +52,24 @@ class HuggingFaceExportTest {
                     .addi(manager.randomNormal(0f, 0.5f, p.parameter().getArray().getShape(), p.parameter().getArray().getDataType())));
             HuggingFaceExport.write(model, SPECIAL, dir);
 
-            Decoder reloaded = HuggingFaceCheckpoint.load(dir, manager);
+            // the head's labels are a setting (classify.labels), as they are for init.from
+            Decoder reloaded = HuggingFaceCheckpoint.config(dir).withClassLabels(config.classLabels()).create(manager, 9);
+            HuggingFaceCheckpoint.loadWeights(dir, reloaded);
             ModelConfig expected = config instanceof GptConfig g
                     ? new GptConfig(g.vocabSize(), g.contextLength(), g.layers(), g.heads(), g.dModel(), g.dFF(), 0f,
-                            g.tieEmbeddings(), g.tanhGelu()) // dropout is a training setting, not exported
+                            g.tieEmbeddings(), g.tanhGelu(), g.classLabels()) // dropout trains, it is not exported
                     : config;
             assertThat(reloaded.config()).isEqualTo(expected);
             for (NamedParameter p : model.namedParameters()) {
                 assertThat(reloaded.parameter(p.name()).getArray().toFloatArray()).as(p.name())
                         .containsExactly(p.parameter().getArray().toFloatArray());
             }
+            JsonNode hf = JSON.readTree(dir.resolve("config.json").toFile());
+            for (int i = 0; i < config.classLabels().size(); i++) {
+                assertThat(hf.path("id2label").path(Integer.toString(i)).asText()).isEqualTo(config.classLabels().get(i));
+                assertThat(hf.path("label2id").path(config.classLabels().get(i)).asInt()).isEqualTo(i);
+            }
+            assertThat(hf.has("id2label")).isEqualTo(!config.classLabels().isEmpty());
             JsonNode generation = JSON.readTree(dir.resolve("generation_config.json").toFile());
             assertThat(generation.path("eos_token_id").asInt()).isEqualTo(2);
             assertThat(generation.path("pad_token_id").isNull()).isTrue();
