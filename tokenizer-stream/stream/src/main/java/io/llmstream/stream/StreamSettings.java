@@ -30,14 +30,20 @@ public record StreamSettings(
 
     /**
      * {@code responseAttribute}: the document attribute holding the response of an instruction example (its text is
-     * then the prompt); empty for none.
+     * then the prompt); {@code labelAttribute}: the one holding a classification example's label; empty for none.
      */
     public record Windows(boolean enabled, int length, int stride, WindowMode mode, WindowSlicer.Tail tail,
-                          double validationFraction, String separatorToken, String responseAttribute) {
+                          double validationFraction, String separatorToken, String responseAttribute,
+                          String labelAttribute) {
 
-        /** Whether a document is an instruction example, trained on its response only. */
-        public boolean isInstruction(Map<String, String> attributes) {
-            return !responseAttribute.isEmpty() && attributes.containsKey(responseAttribute);
+        /** Whether a document is a fine-tuning example (instruction or labelled): one window of its own. */
+        public boolean isExample(Map<String, String> attributes) {
+            return !responseAttribute.isEmpty() && attributes.containsKey(responseAttribute)
+                    || !labelAttribute.isEmpty() && attributes.containsKey(labelAttribute);
+        }
+
+        public boolean hasExamples() {
+            return !responseAttribute.isEmpty() || !labelAttribute.isEmpty();
         }
     }
 
@@ -62,7 +68,8 @@ public record StreamSettings(
                 s.enumValue("windows.tail", WindowSlicer.Tail.class),
                 s.decimal("windows.validation.fraction"),
                 s.string("windows.separator"),
-                s.string("windows.response.attribute", ""));
+                s.string("windows.response.attribute", ""),
+                s.string("windows.label.attribute", ""));
         Requests requests = new Requests(
                 s.bool("requests.enabled"),
                 s.string("requests.template"),

@@ -35,8 +35,8 @@ import org.apache.kafka.streams.state.Stores;
 
 /**
  * The tokenizer-stream topology: documents → validate → tokenize → {@code tokens}, and from there training windows
- * (per document or packed) → {@code training-windows}; instruction documents (a prompt and a response) → one masked
- * window each → {@code training-windows}; validated documents → prompt → {@code inference-requests}.
+ * (per document or packed) → {@code training-windows}; fine-tuning examples (a prompt and a response, or a labelled
+ * document) → one masked window each → {@code training-windows}; validated documents → prompt → {@code inference-requests}.
  * Refused documents throw {@link InvalidDocumentException}, which the processing-exception handler turns into a
  * dead-letter record, so every non-empty input ends in exactly one of tokens or dead-letters; an empty one is counted
  * and dropped under {@code empty.text=skip} (the default), or dead-lettered under {@code empty.text=dead-letter}.
@@ -57,25 +57,26 @@ public final class TokenizerTopology {
                         Consumed.with(keys, AvroSerde.specific(Document.class, registry, false)).withName("documents-source"))
                 .processValues(() -> new Validate(settings, metrics), Named.as("validate"));
 
-        // instruction examples train on their response only; every document's text still goes to tokens
+        // fine-tuning examples (instructions, labelled documents) get a window of their own; every document's text
+        // still goes to tokens
         StreamSettings.Windows w = settings.windows();
-        KStream<String, Document> text = documents.filterNot((key, doc) -> w.isInstruction(doc.getAttributes()),
+        KStream<String, Document> text = documents.filterNot((key, doc) -> w.isExample(doc.getAttributes()),
                 Named.as("text-documents"));
-        KStream<String, Document> instructions = documents.filter((key, doc) -> w.isInstruction(doc.getAttributes()),
-                Named.as("instruction-documents"));
+        KStream<String, Document> examples = documents.filter((key, doc) -> w.isExample(doc.getAttributes()),
+                Named.as("example-documents"));
         KStream<String, TokenizedDocument> tokens = text
                 .processValues(() -> new Tokenize(tokenizer, tokenizerRef, metrics), Named.as("tokenize"));
-        tokens.merge(instructions.processValues(() -> new Tokenize(tokenizer, tokenizerRef, metrics),
-                        Named.as("tokenize-instruction")), Named.as("all-tokens"))
+        tokens.merge(examples.processValues(() -> new Tokenize(tokenizer, tokenizerRef, metrics),
+                        Named.as("tokenize-example")), Named.as("all-tokens"))
                 .to(settings.tokensTopic(), Produced.with(keys, AvroSerde.specific(TokenizedDocument.class, registry,
                         false)).withName("tokens-sink"));
 
         if (w.enabled()) {
             KStream<String, TrainingWindow> windows = windows(builder, settings, tokenizer, tokens, metrics);
-            if (!w.responseAttribute().isEmpty()) {
-                InstructionWindows.Format format = instructionFormat(settings, tokenizer);
-                windows = windows.merge(instructions.processValues(() -> new InstructionWindows(format, metrics),
-                        Named.as("instruction-windows")), Named.as("all-windows"));
+            if (w.hasExamples()) {
+                ExampleWindows.Format format = exampleFormat(settings, tokenizer);
+                windows = windows.merge(examples.processValues(() -> new ExampleWindows(format, metrics),
+                        Named.as("example-windows")), Named.as("all-windows"));
             }
             windows.to(settings.windowsTopic(), Produced.with(keys, AvroSerde.specific(TrainingWindow.class, registry,
                     false)).withName("windows-sink"));
@@ -107,20 +108,35 @@ public final class TokenizerTopology {
         return tokens.processValues(() -> new SliceWindows(slicer, splits, metrics), Named.as("slice-windows"));
     }
 
-    /** How instruction documents become windows: the request prompts, cut to leave the response room. */
-    private static InstructionWindows.Format instructionFormat(StreamSettings settings, Tokenizer tokenizer) {
+    /**
+     * How example documents become windows: the request prompts, cut to leave an instruction's response room, or
+     * within the window for a labelled document.
+     */
+    private static ExampleWindows.Format exampleFormat(StreamSettings settings, Tokenizer tokenizer) {
         StreamSettings.Windows w = settings.windows();
-        int budget = Math.min(settings.requests().maxPromptTokens(), w.length() - 1);
-        PromptBuilder prompts;
-        try {
-            prompts = promptBuilder(settings.requests(), tokenizer, budget);
-            prompts.checkReplies();
-        } catch (IllegalArgumentException | IllegalStateException e) {
-            throw new IllegalArgumentException("windows.response.attribute=" + w.responseAttribute()
-                    + " (instruction windows of windows.length=" + w.length() + "): " + e.getMessage(), e);
+        int budget = settings.requests().maxPromptTokens();
+        PromptBuilder replies = null;
+        PromptBuilder classified = null;
+        if (!w.responseAttribute().isEmpty()) {
+            try {
+                replies = promptBuilder(settings.requests(), tokenizer, Math.min(budget, w.length() - 1));
+                replies.checkReplies();
+            } catch (IllegalArgumentException | IllegalStateException e) {
+                throw new IllegalArgumentException("windows.response.attribute=" + w.responseAttribute()
+                        + " (instruction windows of windows.length=" + w.length() + "): " + e.getMessage(), e);
+            }
         }
-        return new InstructionWindows.Format(prompts, w.responseAttribute(), separatorId(tokenizer, w.separatorToken()),
-                w.length(), new SplitAssigner(w.validationFraction()), tokenizer.fingerprint());
+        if (!w.labelAttribute().isEmpty()) {
+            try {
+                classified = promptBuilder(settings.requests(), tokenizer, Math.min(budget, w.length()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("windows.label.attribute=" + w.labelAttribute()
+                        + " (classification windows of windows.length=" + w.length() + "): " + e.getMessage(), e);
+            }
+        }
+        return new ExampleWindows.Format(replies, classified, w.responseAttribute(), w.labelAttribute(),
+                separatorId(tokenizer, w.separatorToken()), w.length(), new SplitAssigner(w.validationFraction()),
+                tokenizer.fingerprint());
     }
 
     /** The prompt builder of the settings: plain, or chat mode with the template loaded here, at start. */
@@ -266,7 +282,7 @@ public final class TokenizerTopology {
             slicer.sliceDocument(IntLists.toArray(doc.getIds()), window -> {
                 metrics.windows.increment();
                 context.forward(record.withValue(new TrainingWindow(fingerprint, IntLists.of(window), docIds, split,
-                        null)));
+                        null, null)));
             });
         }
     }
@@ -312,7 +328,7 @@ public final class TokenizerTopology {
                 start += slicer.stride();
                 metrics.windows.increment();
                 context.forward(record.withValue(new TrainingWindow(fingerprint, IntLists.of(window), docIds, split,
-                        null)));
+                        null, null)));
             }
             buffer.consume(consumed);
             store.put(split.name(), buffer.toBytes());

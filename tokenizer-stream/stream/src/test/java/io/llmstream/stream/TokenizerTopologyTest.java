@@ -190,6 +190,40 @@ class TokenizerTopologyTest {
     }
 
     @Test
+    void aLabelledDocumentBecomesOneWindowFlaggingItsRequestPromptsLastPosition() {
+        start("windows.length=32", "windows.validation.fraction=0", "requests.enabled=true", "requests.template=classify",
+                "requests.labels=spam,ham", "windows.label.attribute=label", "windows.response.attribute=response");
+        // the label wins over a response; a long text is cut as its CLASSIFY request's prompt is
+        documents.pipeInput("mail", Document.newBuilder(doc("mail", "win a free cruise now"))
+                .setAttributes(Map.of("label", "spam", "response", "ignored")).build());
+        String longText = IntStream.range(0, 60).mapToObj(i -> "w" + i).reduce((a, b) -> a + " " + b).orElseThrow();
+        documents.pipeInput("long", Document.newBuilder(doc("long", longText)).setAttributes(Map.of("label", "ham")).build());
+
+        Map<String, TrainingWindow> windows = new HashMap<>();
+        output("training-windows", TrainingWindow.class).readRecordsToList().forEach(r -> windows.put(r.key(), r.value()));
+        Map<String, int[]> prompts = new HashMap<>();
+        output("inference-requests", InferenceRequest.class).readRecordsToList()
+                .forEach(r -> prompts.put(r.key(), IntLists.toArray(r.value().getPromptIds())));
+        assertThat(windows).containsOnlyKeys("mail", "long");
+
+        int eos = TOKENIZER.specialTokenId("<|endoftext|>").orElseThrow();
+        TrainingWindow mail = windows.get("mail");
+        int[] prompt = prompts.get("mail");
+        int[] expected = new int[33];
+        Arrays.fill(expected, eos);
+        System.arraycopy(prompt, 0, expected, 0, prompt.length);
+        assertThat(IntLists.toArray(mail.getTokens())).containsExactly(expected);
+        assertThat(mail.getLabel()).isEqualTo("spam");
+        assertThat(mail.getLossMask()).hasSize(32).containsOnlyOnce(true);
+        assertThat(mail.getLossMask().indexOf(true)).isEqualTo(prompt.length - 1);
+
+        TrainingWindow cut = windows.get("long");
+        assertThat(cut.getLabel()).isEqualTo("ham");
+        assertThat(cut.getLossMask().indexOf(true)).as("a full window").isEqualTo(31);
+        assertThat(TOKENIZER.decode(Arrays.copyOf(IntLists.toArray(cut.getTokens()), 32))).endsWith("Label:");
+    }
+
+    @Test
     void shortTailIsDroppedOrPadded() {
         String text = "one two three four five six seven";
         int[] ids = TOKENIZER.encode(text);
