@@ -117,6 +117,49 @@ public final class TestModels {
         }
     }
 
+    /** A model trained with a classification head, and that head's logits (by DJL) for the probe prompts. */
+    public record TrainedClassifier(Path dir, float[][] probeLogits) {}
+
+    /**
+     * A decoder trained with a classification head over {@code labels} on labelled prompts (each the window's first
+     * ids, the head reading its last), exported into {@code root/name/version}; the trained head's logits at the last
+     * position of each probe prompt, computed by the trainer's own forward pass, come back with it.
+     */
+    public static TrainedClassifier trainedClassifier(Path root, String name, String version, Map<String, String> examples,
+                                                      List<String> labels, int steps, List<int[]> probes)
+            throws IOException {
+        Path tokenizerFile = byteTokenizer(root.resolve("tokenizer-" + name + "-" + version));
+        Tokenizer tokenizer = Tokenizers.load(tokenizerFile.toString());
+        int t = 24;
+        List<Window> windows = new ArrayList<>();
+        examples.forEach((text, label) -> {
+            int[] prompt = tokenizer.encode(text);
+            int[] ids = new int[t + 1];
+            java.util.Arrays.fill(ids, EOS);
+            System.arraycopy(prompt, 0, ids, 0, prompt.length);
+            boolean[] mask = new boolean[t];
+            mask[prompt.length - 1] = true;
+            windows.add(new Window(ids, mask, label, Window.Split.TRAIN, text));
+        });
+        java.util.Collections.shuffle(windows, new Random(5));
+        GptConfig config = new GptConfig(VOCAB, t, 2, 4, 64, 128, 0f, true).withClassLabels(labels);
+        TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(32).maxSteps(steps)
+                .learningRate(3e-3).warmupSteps(20).evalInterval(0).checkpointInterval(0).seed(3).build();
+        try (Trainer trainer = new Trainer(config, training, new InMemoryWindowSource(windows, true), null,
+                TrainingListener.NONE); NDManager manager = NDManager.newBaseManager()) {
+            trainer.train();
+            Decoder model = trainer.model();
+            float[][] logits = new float[probes.size()][];
+            for (int i = 0; i < probes.size(); i++) {
+                int[] probe = probes.get(i);
+                float[] all = model.logits(manager.create(probe).reshape(1, probe.length)).toFloatArray();
+                int width = model.outputWidth();
+                logits[i] = java.util.Arrays.copyOfRange(all, (probe.length - 1) * width + VOCAB, probe.length * width);
+            }
+            return new TrainedClassifier(export(model, root, name, version, tokenizerFile), logits);
+        }
+    }
+
     private static Path export(Decoder model, Path root, String name, String version, Path tokenizerFile) throws IOException {
         Tokenizer tokenizer = Tokenizers.load(tokenizerFile.toString());
         Path dir = root.resolve(name).resolve(version);

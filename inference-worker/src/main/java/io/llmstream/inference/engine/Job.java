@@ -1,5 +1,6 @@
 package io.llmstream.inference.engine;
 
+import io.llmstream.inference.model.ClassificationHead;
 import io.llmstream.inference.model.DecoderModel;
 
 import java.util.ArrayList;
@@ -22,8 +23,11 @@ import java.util.Objects;
 public record Job<T>(T tag, DecoderModel model, int[] promptIds, Sampling sampling, List<Label> labels,
                       long submitNanos) {
 
-    /** A candidate label and its token ids. */
-    public record Label(String text, int[] ids) {}
+    /**
+     * A candidate label, its token ids and its column in the logits of the model's classification head (-1 when the
+     * model has no head or the head no such label).
+     */
+    public record Label(String text, int[] ids, int headColumn) {}
 
     public Job {
         Objects.requireNonNull(model, "model");
@@ -44,11 +48,19 @@ public record Job<T>(T tag, DecoderModel model, int[] promptIds, Sampling sampli
         return new Job<>(tag, model, promptIds.clone(), sampling, null, System.nanoTime());
     }
 
-    /** A classification, checked against the model: non-empty prompt and distinct non-empty labels that fit the context. */
+    /**
+     * A classification, checked against the model: non-empty prompt and distinct non-empty labels that fit the
+     * context. Without labels, a model with a classification head picks among the head's.
+     */
     public static <T> Job<T> classify(T tag, DecoderModel model, int[] promptIds, List<String> labels) {
         checkPrompt(model, promptIds);
+        ClassificationHead head = model.classificationHead().orElse(null);
+        if ((labels == null || labels.isEmpty()) && head != null) {
+            labels = head.labels();
+        }
         if (labels == null || labels.isEmpty()) {
-            throw new IllegalArgumentException("a classification needs at least one label");
+            throw new IllegalArgumentException("a classification needs at least one label (" + model.id()
+                    + " has no classification head to offer its own)");
         }
         if (new HashSet<>(labels).size() != labels.size()) {
             throw new IllegalArgumentException("labels must be distinct: " + labels);
@@ -63,7 +75,7 @@ public record Job<T>(T tag, DecoderModel model, int[] promptIds, Sampling sampli
                 throw new IllegalArgumentException("label '" + label + "' has " + ids.length
                         + " tokens, more than the context of " + model.contextLength() + " leaves for a prompt");
             }
-            tokenized.add(new Label(label, ids));
+            tokenized.add(new Label(label, ids, head == null ? -1 : head.column(label)));
         }
         return new Job<>(tag, model, promptIds.clone(), null, List.copyOf(tokenized), System.nanoTime());
     }
@@ -72,10 +84,24 @@ public record Job<T>(T tag, DecoderModel model, int[] promptIds, Sampling sampli
         return sampling != null;
     }
 
-    /** The prompt tokens kept: the last ones, so that the generation or the longest label fits the context. */
+    /**
+     * Whether the model's classification head answers: it has every candidate label. One forward pass over the
+     * prompt then reads them all; otherwise each label is scored by its tokens' log-probability.
+     */
+    boolean answeredByHead() {
+        return labels != null && labels.stream().allMatch(l -> l.headColumn() >= 0);
+    }
+
+    /**
+     * The prompt tokens kept: the last ones, so that the generation or the longest label fits the context (the
+     * whole context when the head answers, as no label tokens follow).
+     */
     int promptBudget() {
         if (sampling != null) {
             return model.contextLength() - sampling.maxNewTokens();
+        }
+        if (answeredByHead()) {
+            return model.contextLength();
         }
         int longest = 0;
         for (Label l : labels) {

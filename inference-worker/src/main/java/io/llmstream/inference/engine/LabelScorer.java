@@ -11,7 +11,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Classification for the {@link Scheduler}: each label's log-probability as the prompt's continuation. */
+/**
+ * Classification for the {@link Scheduler}: by the model's classification head when it has every candidate label (the
+ * head's logits at the prompt's last position, one forward pass), else each label's log-probability as the prompt's
+ * continuation.
+ */
 final class LabelScorer {
     private final BatchLimits limits;
 
@@ -20,9 +24,9 @@ final class LabelScorer {
     }
 
     /**
-     * Scores every label of every job by its total log-probability after the prompt: the prompts are prefilled
-     * together, the first label tokens are read off their last position, then the prompt caches are repeated once per
-     * label and the remaining label tokens run in batches of rows.
+     * Scores every label of every job: the prompts are prefilled together; a job the head answers reads its labels'
+     * logits off the last position; the others read their first label tokens there, then the prompt caches are
+     * repeated once per label and the remaining label tokens run in batches of rows.
      */
     <T> void classify(ModelEngine engine, List<Job<T>> jobs, List<Outcome<T>> done) {
         long startedNanos = System.nanoTime();
@@ -45,6 +49,10 @@ final class LabelScorer {
                 List<Job.Label> labels = jobs.get(i).labels();
                 scores[i] = new double[labels.size()];
                 int at = engine.runner.logitsAt(i, width - 1);
+                if (jobs.get(i).answeredByHead()) {
+                    headScores(logits, at, labels, scores[i]);
+                    continue;
+                }
                 double norm = logSumExp(logits, at, engine.vocab);
                 for (int j = 0; j < labels.size(); j++) {
                     int[] ids = labels.get(j).ids();
@@ -58,13 +66,29 @@ final class LabelScorer {
             long compute = System.nanoTime() - startedNanos;
             for (int i = 0; i < n; i++) {
                 Classification c = classification(jobs.get(i).labels(), scores[i], lengths[i],
-                        lengths[i] < jobs.get(i).promptIds().length);
+                        lengths[i] < jobs.get(i).promptIds().length, jobs.get(i).answeredByHead());
                 done.add(new Outcome<>(jobs.get(i), null, c, null, startedMillis, compute));
             }
         } catch (OrtException | RuntimeException e) {
             for (Job<T> t : jobs) {
                 done.add(Outcome.failed(t, startedMillis, startedNanos, e));
             }
+        }
+    }
+
+    /** The head's log-probability of each candidate label, normalised over the candidates. */
+    private static void headScores(FloatBuffer logits, int at, List<Job.Label> labels, double[] scores) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (Job.Label label : labels) {
+            max = Math.max(max, logits.get(at + label.headColumn()));
+        }
+        double sum = 0;
+        for (Job.Label label : labels) {
+            sum += Math.exp(logits.get(at + label.headColumn()) - max);
+        }
+        double norm = max + Math.log(sum);
+        for (int j = 0; j < scores.length; j++) {
+            scores[j] = logits.get(at + labels.get(j).headColumn()) - norm;
         }
     }
 
@@ -129,7 +153,7 @@ final class LabelScorer {
     }
 
     private static Classification classification(List<Job.Label> labels, double[] scores, int promptTokens,
-                                                 boolean truncated) {
+                                                 boolean truncated, boolean byHead) {
         double max = Double.NEGATIVE_INFINITY;
         int best = 0;
         for (int j = 0; j < scores.length; j++) {
@@ -148,7 +172,7 @@ final class LabelScorer {
             probabilities.put(labels.get(j).text(), Math.exp(scores[j] - max) / total);
             byLabel.put(labels.get(j).text(), scores[j]);
         }
-        return new Classification(labels.get(best).text(), probabilities, byLabel, promptTokens, truncated);
+        return new Classification(labels.get(best).text(), probabilities, byLabel, promptTokens, truncated, byHead);
     }
 
     private static double logSumExp(FloatBuffer logits, int at, int n) {

@@ -37,10 +37,7 @@ final class AvroMapping {
         }
         int[] prompt = IntLists.toArray(request.getPromptIds());
         if (request.getTask() == io.llmstream.schemas.Task.CLASSIFY) {
-            if (request.getLabels() == null) {
-                throw new IllegalArgumentException("a CLASSIFY request needs labels");
-            }
-            return Job.classify(ticket, model, prompt, request.getLabels());
+            return Job.classify(ticket, model, prompt, request.getLabels()); // without labels: the head's, if any
         }
         GenerationParams p = request.getParams();
         long seed = p.getSeed() != null ? p.getSeed() : seedOf(request.getRequestId());

@@ -10,10 +10,11 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Optional;
 
 /**
- * A decoder ready to serve: its ONNX Runtime session, the signature read from the graph, its tokenizer, context length
- * and end-of-sequence ids. Made by {@link ModelLoader}. Immutable and safe to share; the session may run on several
+ * A decoder ready to serve: its ONNX Runtime session, the signature read from the graph, its tokenizer, context length,
+ * end-of-sequence ids and classification head, if any. Made by {@link ModelLoader}. Immutable and safe to share; the session may run on several
  * threads, though the worker drives it from one.
  */
 public final class DecoderModel implements AutoCloseable {
@@ -31,11 +32,12 @@ public final class DecoderModel implements AutoCloseable {
     private final Tokenizer tokenizer;
     private final int contextLength;
     private final int[] eosIds;
+    private final ClassificationHead classificationHead;
     private final String graphEdits;
 
     DecoderModel(String name, String version, Path directory, Path graphFile, OrtEnvironment env, OrtSession session,
                          ExecutionProvider provider, ModelSignature signature, Tokenizer tokenizer, int contextLength,
-                         int[] eosIds, String graphEdits) {
+                         int[] eosIds, ClassificationHead classificationHead, String graphEdits) {
         this.name = name;
         this.version = version;
         this.directory = directory;
@@ -47,6 +49,7 @@ public final class DecoderModel implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.contextLength = contextLength;
         this.eosIds = eosIds;
+        this.classificationHead = classificationHead;
         this.graphEdits = graphEdits;
     }
 
@@ -96,6 +99,11 @@ public final class DecoderModel implements AutoCloseable {
     /** Positions the model has embeddings for: prompt plus generated tokens must fit. */
     public int contextLength() {
         return contextLength;
+    }
+
+    /** The head CLASSIFY answers with when the model was trained with one. */
+    public Optional<ClassificationHead> classificationHead() {
+        return Optional.ofNullable(classificationHead);
     }
 
     /** Ids that end a generation with finish reason EOS. */

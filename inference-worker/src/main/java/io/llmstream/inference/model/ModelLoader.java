@@ -96,9 +96,11 @@ public final class ModelLoader {
         ModelManifest.Architecture a = manifest.architecture();
         int headDim = a.heads() > 0 ? a.dModel() / a.heads() : 0;
         int eos = manifest.specialTokens() == null ? -1 : manifest.specialTokens().eos();
+        ClassificationHead head = a.classLabels().isEmpty() ? null
+                : new ClassificationHead(a.classLabels(), a.vocabSize());
         return open(manifest.name(), manifest.version(), dir, options,
-                new ModelSignature.Hints(a.kvHeads(), headDim, a.vocabSize()), tokenizer, a.contextLength(),
-                eos >= 0 ? new int[] {eos} : new int[0]);
+                new ModelSignature.Hints(a.kvHeads(), headDim, a.logitsWidth()), tokenizer, a.contextLength(),
+                eos >= 0 ? new int[] {eos} : new int[0], head);
     }
 
     private static DecoderModel loadOptimum(Path dir, RuntimeOptions options, Identity identity) throws IOException {
@@ -118,12 +120,12 @@ public final class ModelLoader {
         return open(identity == null ? dir.getFileName().toString() : identity.name(),
                 identity == null ? EXTERNAL_VERSION : identity.version(), dir, options,
                 new ModelSignature.Hints(config.kvHeads(), config.headDim(), config.vocabSize()),
-                tokenizer, config.contextLength(), config.eosIds());
+                tokenizer, config.contextLength(), config.eosIds(), null);
     }
 
     private static DecoderModel open(String name, String version, Path dir, RuntimeOptions options,
-                                     ModelSignature.Hints hints, Tokenizer tokenizer, int contextLength, int[] eosIds)
-            throws IOException {
+                                     ModelSignature.Hints hints, Tokenizer tokenizer, int contextLength, int[] eosIds,
+                                     ClassificationHead head) throws IOException {
         GraphFiles.Choice graph = GraphFiles.choose(dir, options.variant(), options.provider());
         Path onnx = graph.file();
         log.info("{}: serving {} ({})", dir, dir.relativize(onnx), graph.reason());
@@ -145,7 +147,7 @@ public final class ModelLoader {
             DecoderModel model = null;
             try {
                 model = openGraph(name, version, dir, env, variant, options, hints, rowsCoupled, tokenizer,
-                        contextLength, eosIds);
+                        contextLength, eosIds, head);
                 BatchProbe.check(model);
                 return loaded(model);
             } catch (OrtException | RuntimeException e) {
@@ -157,7 +159,7 @@ public final class ModelLoader {
             }
         }
         return loaded(openGraph(name, version, dir, env, sources.get(sources.size() - 1), options, hints, rowsCoupled,
-                tokenizer, contextLength, eosIds));
+                tokenizer, contextLength, eosIds, head));
     }
 
     private static DecoderModel loaded(DecoderModel model) {
@@ -170,7 +172,8 @@ public final class ModelLoader {
 
     private static DecoderModel openGraph(String name, String version, Path dir, OrtEnvironment env, GraphSource graph,
                                           RuntimeOptions options, ModelSignature.Hints hints, boolean rowsCoupled,
-                                          Tokenizer tokenizer, int contextLength, int[] eosIds) {
+                                          Tokenizer tokenizer, int contextLength, int[] eosIds,
+                                          ClassificationHead head) {
         Session opened = createSession(env, graph, options);
         try {
             ModelSignature signature = ModelSignature.read(opened.session(), hints, rowsCoupled);
@@ -184,7 +187,7 @@ public final class ModelLoader {
                 }
             }
             return new DecoderModel(name, version, dir, graph.file(), env, opened.session(), opened.provider(), signature,
-                    tokenizer, contextLength, eosIds.clone(), graph.edits());
+                    tokenizer, contextLength, eosIds.clone(), head, graph.edits());
         } catch (OrtException | RuntimeException e) {
             closeQuietly(opened.session());
             if (e instanceof ModelLoadException m) {

@@ -190,7 +190,8 @@ class InferenceWorkerSystemTest {
         addBad(requests, bad, InferenceRequest.newBuilder(generate(p + "-temperature", "x", 4, null)).setParams(GenerationParams.newBuilder().setTemperature(-1f).setStopIds(List.of()).build()).build(), "temperature");
         addBad(requests, bad, generate(p + "-length", "x", CONTEXT, null), "maxNewTokens");
         addBad(requests, bad, generate(p + "-pinned", "x", 4, "tiny:9"), "unknown model 'tiny:9'");
-        addBad(requests, bad, InferenceRequest.newBuilder(classify).setRequestId(p + "-nolabels").setLabels(null).build(), "needs labels");
+        addBad(requests, bad, InferenceRequest.newBuilder(classify).setRequestId(p + "-nolabels").setLabels(null).build(),
+                "needs at least one label");
         send(p + "-requests", requests);
         try (KafkaProducer<byte[], byte[]> raw = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
                 platform.bootstrapServers()), new ByteArraySerializer(), new ByteArraySerializer())) {
