@@ -19,6 +19,7 @@ public final class TrainingMonitor implements TrainingListener {
     private final Progress progress;
     private final AtomicReference<Double> loss = new AtomicReference<>(Double.NaN);
     private final AtomicReference<Double> validationLoss = new AtomicReference<>(Double.NaN);
+    private final AtomicReference<Double> validationAccuracy = new AtomicReference<>(Double.NaN);
     private final AtomicReference<Double> learningRate = new AtomicReference<>(Double.NaN);
     private final AtomicReference<Double> tokensPerSecond = new AtomicReference<>(Double.NaN);
     private final Counter steps;
@@ -33,6 +34,8 @@ public final class TrainingMonitor implements TrainingListener {
         this.progress = progress;
         gauge(registry, "llmstream.trainer.loss", "training loss of the latest step", loss);
         gauge(registry, "llmstream.trainer.validation.loss", "latest validation loss", validationLoss);
+        gauge(registry, "llmstream.trainer.validation.accuracy",
+                "latest classification accuracy on the labelled validation windows", validationAccuracy);
         gauge(registry, "llmstream.trainer.learning.rate", "learning rate of the latest step", learningRate);
         gauge(registry, "llmstream.trainer.tokens.per.second", "training throughput of the latest step", tokensPerSecond);
         steps = counter(registry, "llmstream.trainer.steps", "optimizer steps completed");
@@ -59,6 +62,7 @@ public final class TrainingMonitor implements TrainingListener {
     @Override
     public void onEvaluation(Evaluation evaluation) {
         validationLoss.set(evaluation.loss());
+        validationAccuracy.set(evaluation.accuracy());
     }
 
     @Override
@@ -100,10 +104,12 @@ public final class TrainingMonitor implements TrainingListener {
                 loss.get(), validation(), (long) rejectedWindows.count(), (long) undecodableRecords.count()));
     }
 
-    /** "  val 2.3456" once an evaluation ran, else nothing. */
+    /** "  val 2.3456" once an evaluation ran (and "  accuracy 0.9750" over labelled windows), else nothing. */
     private String validation() {
         double v = validationLoss.get();
-        return Double.isNaN(v) ? "" : String.format(Locale.ROOT, "  val %.4f", v);
+        double a = validationAccuracy.get();
+        return (Double.isNaN(v) ? "" : String.format(Locale.ROOT, "  val %.4f", v))
+                + (Double.isNaN(a) ? "" : String.format(Locale.ROOT, "  accuracy %.4f", a));
     }
 
     private static void gauge(MeterRegistry registry, String name, String description, AtomicReference<Double> value) {

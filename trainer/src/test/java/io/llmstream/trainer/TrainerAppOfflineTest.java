@@ -164,6 +164,45 @@ class TrainerAppOfflineTest {
         assertThat(out.resolve(ModelFiles.TOKENIZER)).hasSameBinaryContentAs(pretrained.resolve(ModelFiles.TOKENIZER));
     }
 
+    @Test
+    void classificationFineTuningOfAHuggingFaceCheckpointAddsAFreshHeadAndExportsIt() throws IOException {
+        Path pretrained = Path.of(System.getProperty("llmstream.shared", "../../shared")).resolve("models/llama-fp32");
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            int length = 3 + i % 6;
+            String ids = IntStream.range(0, 9).mapToObj(k -> Integer.toString(k < length ? 100 + 37 * i + k : 2))
+                    .collect(Collectors.joining(","));
+            String mask = IntStream.range(0, 8).mapToObj(k -> Boolean.toString(k == length - 1))
+                    .collect(Collectors.joining(","));
+            lines.add("{\"tokens\":[" + ids + "],\"lossMask\":[" + mask + "],\"label\":\"" + (i % 2 == 0 ? "neg" : "pos")
+                    + "\",\"split\":\"" + (i % 4 == 3 ? "VALIDATION" : "TRAIN") + "\"}");
+        }
+        Path windows = Files.write(dir.resolve("labelled.jsonl"), lines);
+        Path out = dir.resolve("model");
+        Settings settings = settings(4).with("init.from", pretrained.toString()).with("classify.labels", "neg, pos");
+
+        try (TrainerApp app = TrainerApp.offline(settings, windows, "ignored-when-init-from-is-set", out)) {
+            assertThat(app.trainer().model().config().classLabels()).containsExactly("neg", "pos");
+            app.run();
+        }
+
+        SafeTensors hf = SafeTensors.open(pretrained.resolve("model.safetensors"));
+        Checkpoint first = CheckpointStore.read(dir.resolve("model.checkpoints").resolve("step-000000000000"));
+        assertThat(first.weights().keySet()).containsAll(hf.entries().keySet()).contains(Decoder.CLASS_HEAD);
+        for (String name : hf.entries().keySet()) {
+            assertThat(first.weights().get(name).data()).as(name).containsExactly(hf.floats(name));
+        }
+        assertThat(first.weights().get(Decoder.CLASS_HEAD).shape()).containsExactly(2, 64);
+        ModelManifest manifest = ModelManifest.read(out);
+        assertThat(manifest.architecture().classLabels()).containsExactly("neg", "pos");
+        assertThat(manifest.architecture().logitsWidth()).isEqualTo(2002);
+        assertThat(manifest.metrics()).containsKey("validation_accuracy");
+        assertThat(MetricsLog.read(out.resolve(ModelFiles.METRICS)).stream()
+                .filter(r -> !Double.isNaN(r.validationAccuracy()))).isNotEmpty();
+        assertThat(Files.readString(out.resolve(ModelFiles.HF_CONFIG))).contains("\"id2label\"").contains("\"pos\"");
+        assertThat(SafeTensors.open(out.resolve("model.safetensors")).entries()).containsKey(Decoder.CLASS_HEAD);
+    }
+
     /** A tiny model on the defaults; the sequence length is 8, so windows carry 9 ids. */
     private static Settings settings(long steps) {
         Map<String, String> values = new HashMap<>(TrainerSettings.defaults());
