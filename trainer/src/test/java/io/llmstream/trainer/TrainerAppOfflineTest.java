@@ -170,7 +170,8 @@ class TrainerAppOfflineTest {
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             int length = 3 + i % 6;
-            String ids = IntStream.range(0, 9).mapToObj(k -> Integer.toString(k < length ? 100 + 37 * i + k : 2))
+            int first = 100 + 37 * i;
+            String ids = IntStream.range(0, 9).mapToObj(k -> Integer.toString(k < length ? first + k : 2))
                     .collect(Collectors.joining(","));
             String mask = IntStream.range(0, 8).mapToObj(k -> Boolean.toString(k == length - 1))
                     .collect(Collectors.joining(","));
