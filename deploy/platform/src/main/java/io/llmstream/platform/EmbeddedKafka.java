@@ -1,31 +1,26 @@
 package io.llmstream.platform;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
+import java.util.Collection;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
-import kafka.tools.StorageTool;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.Node;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
@@ -35,17 +30,16 @@ import org.slf4j.LoggerFactory;
  * A real single-node Kafka (KRaft, combined broker + controller) running inside this JVM, listening on 127.0.0.1.
  *
  * <p>Automatic topic creation is off, as on a production cluster: topics are created explicitly (for example with
- * {@link #createTopic}), so a misspelt topic name fails fast instead of silently creating a new topic.
+ * {@link KafkaBrokers#createTopic}), so a misspelt topic name fails fast instead of silently creating a new topic.
  *
  * <p>With no data directory the broker uses a temporary one, deleted on {@link #close()}. With a data directory the
  * broker keeps its cluster id, topics and records there, and a later start on the same directory picks them up again,
  * on the same ports when they are still free. Thread-safe.
  */
-public final class EmbeddedKafka implements AutoCloseable {
+public final class EmbeddedKafka implements KafkaBrokers {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedKafka.class);
     private static final int NODE_ID = 1;
     private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(2);
-    private static final String SERVER_PROPERTIES = "server.properties";
     private static final String CLUSTER_ID_FILE = "cluster.id";
 
     private final Path dataDir;
@@ -58,8 +52,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private EmbeddedKafka(Builder builder) throws IOException {
         this.temporary = builder.dataDir == null;
         this.dataDir = temporary ? Files.createTempDirectory("llmstream-kafka-") : Files.createDirectories(builder.dataDir);
-        Path propsFile = dataDir.resolve(SERVER_PROPERTIES);
-        String previousListeners = readProperties(propsFile).getProperty("listeners", "");
+        Path propsFile = dataDir.resolve(BrokerConfig.SERVER_PROPERTIES);
+        String previousListeners = BrokerConfig.read(propsFile).getProperty("listeners", "");
         int brokerPort = choosePort(builder.port, previousListeners, "PLAINTEXT", -1);
         int controllerPort = choosePort(0, previousListeners, "CONTROLLER", brokerPort);
         this.bootstrapServers = "127.0.0.1:" + brokerPort;
@@ -68,9 +62,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         KafkaRaftServer started = null;
         Admin client = null;
         try {
-            Properties props = serverProperties(brokerPort, controllerPort, builder.defaultPartitions);
-            writeProperties(props, propsFile);
-            formatStorage(clusterId(), propsFile);
+            Properties props = BrokerConfig.of(NODE_ID, brokerPort, controllerPort,
+                    NODE_ID + "@127.0.0.1:" + controllerPort, dataDir, builder.defaultPartitions, 1);
+            BrokerConfig.write(props, propsFile);
+            BrokerConfig.formatStorage(clusterId(dataDir), propsFile);
             started = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
             started.startup();
             client = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers));
@@ -105,31 +100,6 @@ public final class EmbeddedKafka implements AutoCloseable {
         return dataDir;
     }
 
-    /**
-     * Creates a topic (replication factor 1) with the given topic configs, e.g. {@code cleanup.policy=compact}, and
-     * returns once its partitions are served (see {@link TopicLayout#createMissing}).
-     *
-     * @return true if it was created, false if a topic with this name already existed (its settings are left alone)
-     */
-    public boolean createTopic(String name, int partitions, Map<String, String> configs) {
-        NewTopic topic = new NewTopic(name, partitions, (short) 1).configs(configs);
-        try {
-            admin.createTopics(List.of(topic)).all().get(STARTUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            TopicLayout.awaitServed(admin, List.of(name));
-            return true;
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof TopicExistsException) {
-                return false;
-            }
-            throw new IllegalStateException("could not create topic '" + name + "': " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("timed out creating topic '" + name + "'", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while creating topic '" + name + "'", e);
-        }
-    }
-
     /** Shuts the broker down cleanly and waits for it; deletes the data directory if it was temporary. Idempotent. */
     @Override
     public synchronized void close() {
@@ -143,35 +113,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         log.info("Embedded Kafka on {} stopped", bootstrapServers);
     }
 
-    private Properties serverProperties(int brokerPort, int controllerPort, int defaultPartitions) {
-        Properties p = new Properties();
-        p.setProperty("process.roles", "broker,controller");
-        p.setProperty("node.id", String.valueOf(NODE_ID));
-        // A static single-voter quorum: endpoints come from this file, so a restart may use a different port.
-        p.setProperty("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
-        p.setProperty("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        p.setProperty("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
-        p.setProperty("inter.broker.listener.name", "PLAINTEXT");
-        p.setProperty("controller.listener.names", "CONTROLLER");
-        p.setProperty("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-        p.setProperty("log.dirs", dataDir.resolve("logs").toString());
-        p.setProperty("num.partitions", String.valueOf(defaultPartitions));
-        p.setProperty("auto.create.topics.enable", "false");
-        // One broker: internal topics must not ask for more replicas than exist, or groups and transactions stall.
-        p.setProperty("offsets.topic.replication.factor", "1");
-        p.setProperty("transaction.state.log.replication.factor", "1");
-        p.setProperty("transaction.state.log.min.isr", "1");
-        p.setProperty("share.coordinator.state.topic.replication.factor", "1");
-        p.setProperty("share.coordinator.state.topic.min.isr", "1");
-        // Fewer internal partitions and no rebalance delay: a dev broker that starts and answers quickly.
-        p.setProperty("offsets.topic.num.partitions", "1");
-        p.setProperty("transaction.state.log.num.partitions", "1");
-        p.setProperty("group.initial.rebalance.delay.ms", "0");
-        return p;
-    }
-
     // The cluster id lives next to the data, so a persistent directory is formatted once and then restarts as is.
-    private String clusterId() throws IOException {
+    static String clusterId(Path dataDir) throws IOException {
         Path file = dataDir.resolve(CLUSTER_ID_FILE);
         if (Files.exists(file)) {
             return Files.readString(file, StandardCharsets.UTF_8).trim();
@@ -181,37 +124,27 @@ public final class EmbeddedKafka implements AutoCloseable {
         return id;
     }
 
-    private static void formatStorage(String clusterId, Path propsFile) {
-        ByteArrayOutputStream output = new ByteArrayOutputStream();
-        String[] args = {"format", "-t", clusterId, "-c", propsFile.toString(), "--ignore-formatted"};
-        int status;
-        try (PrintStream out = new PrintStream(output, true, StandardCharsets.UTF_8)) {
-            status = StorageTool.execute(args, out);
-        } catch (Exception e) {
-            throw new IllegalStateException("formatting Kafka storage failed: " + e.getMessage(), e);
-        }
-        String text = output.toString(StandardCharsets.UTF_8).trim();
-        if (status != 0) {
-            throw new IllegalStateException("formatting Kafka storage failed (status " + status + "): " + text);
-        }
-        log.debug("storage format: {}", text);
+    private static void awaitReady(Admin admin) throws IOException {
+        awaitNodes(admin, live -> !live.isEmpty(), STARTUP_TIMEOUT, "embedded Kafka");
     }
 
-    private static void awaitReady(Admin admin) throws IOException {
-        long deadline = System.nanoTime() + STARTUP_TIMEOUT.toNanos();
+    /** Polls the cluster's live brokers until {@code ready} accepts them. */
+    static void awaitNodes(Admin admin, Predicate<Collection<Node>> ready, Duration timeout, String what)
+            throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             try {
-                if (!admin.describeCluster().nodes().get(5, TimeUnit.SECONDS).isEmpty()) {
+                if (ready.test(admin.describeCluster().nodes().get(5, TimeUnit.SECONDS))) {
                     return;
                 }
             } catch (ExecutionException | TimeoutException e) {
-                log.debug("broker not ready yet: {}", e.toString());
+                log.debug("{} not ready yet: {}", what, e.toString());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for the broker", e);
+                throw new IllegalStateException("interrupted while waiting for " + what, e);
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException("embedded Kafka did not answer within " + STARTUP_TIMEOUT.toSeconds() + " s");
+                throw new IOException(what + " did not answer within " + timeout.toSeconds() + " s");
             }
             sleep(100);
         }
@@ -239,7 +172,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     // An explicit port wins; otherwise the port of the previous run on this directory, if still free; else any free one.
-    private static int choosePort(int requested, String previousListeners, String listenerName, int taken) {
+    static int choosePort(int requested, String previousListeners, String listenerName, int taken) {
         if (requested > 0) {
             return requested;
         }
@@ -255,25 +188,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         return port;
     }
 
-    private static Properties readProperties(Path file) {
-        Properties props = new Properties();
-        if (Files.exists(file)) {
-            try (InputStream in = Files.newInputStream(file)) {
-                props.load(in);
-            } catch (IOException e) {
-                throw new UncheckedIOException("could not read " + file, e);
-            }
-        }
-        return props;
-    }
-
-    private static void writeProperties(Properties props, Path file) throws IOException {
-        try (OutputStream out = Files.newOutputStream(file)) {
-            props.store(out, "written by llmstream EmbeddedKafka");
-        }
-    }
-
-    private static void sleep(long millis) {
+    static void sleep(long millis) {
         try {
             Thread.sleep(millis);
         } catch (InterruptedException e) {

@@ -6,24 +6,27 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.admin.Admin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Everything llmstream needs to run on one machine, in this JVM: a KRaft Kafka broker and a schema registry stored in
- * it. With a data directory both keep their state (and, when still free, their ports) across restarts; without one
- * everything lives in a temporary directory removed on {@link #close()}. Thread-safe.
+ * Everything llmstream needs to run on one machine: KRaft Kafka, by default one broker in this JVM, or a
+ * {@link KafkaCluster} of N brokers each in a JVM of its own, and a schema registry (in this JVM) stored in it. With a
+ * data directory both keep their state (and, when still free, their ports) across restarts; without one everything
+ * lives in a temporary directory removed on {@link #close()}. Thread-safe.
  */
 public final class EmbeddedPlatform implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EmbeddedPlatform.class);
     private static final String REGISTRY_PORT_FILE = "registry.port";
 
-    private final EmbeddedKafka kafka;
+    private final KafkaBrokers kafka;
     private final EmbeddedSchemaRegistry registry;
 
-    private EmbeddedPlatform(EmbeddedKafka kafka, EmbeddedSchemaRegistry registry) {
+    private EmbeddedPlatform(KafkaBrokers kafka, EmbeddedSchemaRegistry registry) {
         this.kafka = kafka;
         this.registry = registry;
     }
@@ -47,9 +50,14 @@ public final class EmbeddedPlatform implements AutoCloseable {
         return registry.url();
     }
 
-    /** The broker, e.g. to create topics. */
-    public EmbeddedKafka kafka() {
+    /** The brokers, e.g. to create topics. */
+    public KafkaBrokers kafka() {
         return kafka;
+    }
+
+    /** The cluster of broker processes, to kill and restart them; empty for the single in-process broker. */
+    public Optional<KafkaCluster> cluster() {
+        return kafka instanceof KafkaCluster c ? Optional.of(c) : Optional.empty();
     }
 
     /**
@@ -80,6 +88,8 @@ public final class EmbeddedPlatform implements AutoCloseable {
         private Path dataDir;
         private int kafkaPort;
         private int registryPort;
+        private int brokers = 1;
+        private Duration restartAfter;
 
         private Builder() {}
 
@@ -101,12 +111,29 @@ public final class EmbeddedPlatform implements AutoCloseable {
             return this;
         }
 
-        /** Starts the broker, then the registry; returns once both answer. */
+        /**
+         * 1 (default): one broker in this JVM; more: a {@link KafkaCluster} of that many broker processes (whose
+         * ports are chosen up front, so {@link #kafkaPort} does not apply).
+         */
+        public Builder brokers(int count) {
+            if (count < 1) {
+                throw new IllegalArgumentException("brokers must be at least 1: " + count);
+            }
+            this.brokers = count;
+            return this;
+        }
+
+        /** With several brokers: restart one that dies after this delay; null (default) leaves it down. */
+        public Builder restartAfter(Duration delay) {
+            this.restartAfter = delay;
+            return this;
+        }
+
+        /** Starts the brokers, then the registry; returns once both answer. */
         public EmbeddedPlatform start() {
-            EmbeddedKafka kafka = EmbeddedKafka.builder()
-                    .dataDir(dataDir == null ? null : dataDir.resolve("kafka"))
-                    .port(kafkaPort)
-                    .start();
+            Path kafkaDir = dataDir == null ? null : dataDir.resolve("kafka");
+            KafkaBrokers kafka = brokers == 1 ? EmbeddedKafka.builder().dataDir(kafkaDir).port(kafkaPort).start()
+                    : KafkaCluster.builder(brokers).dataDir(kafkaDir).restartAfter(restartAfter).start();
             try {
                 EmbeddedSchemaRegistry registry =
                         EmbeddedSchemaRegistry.start(kafka.bootstrapServers(), chooseRegistryPort());
