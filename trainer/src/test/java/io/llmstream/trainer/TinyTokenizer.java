@@ -9,13 +9,13 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** A byte-level BPE tokenizer.json without merges: ids 0..255 are bytes, 256 is {@code <|endoftext|>}. */
-final class TinyTokenizer {
+public final class TinyTokenizer {
 
     static final int EOS = 256;
 
     private TinyTokenizer() {}
 
-    static Path write(Path file) throws IOException {
+    public static Path write(Path file) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode root = json.createObjectNode();
         root.put("version", "1.0");

@@ -217,13 +217,10 @@ public final class KafkaCluster implements KafkaBrokers {
 
     /** Runs the node's JVM, its output appended to broker.log beside its data; called holding the node's lock. */
     private void launch(Node n) throws IOException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Xms64m", "-Xmx512m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                BrokerProcess.class.getName(), n.dir.resolve(BrokerConfig.SERVER_PROPERTIES).toString(), clusterId)
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(n.dir.resolve("broker.log").toFile()));
-        n.process = pb.start();
+        n.process = JavaProcess.start(BrokerProcess.class,
+                List.of("-Xms64m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"),
+                List.of(n.dir.resolve(BrokerConfig.SERVER_PROPERTIES).toString(), clusterId),
+                n.dir.resolve("broker.log"));
         n.stopping = false;
         Process started = n.process;
         log.info("node {} started: port {}, pid {}, data {}", n.id, n.port, started.pid(), n.dir);
