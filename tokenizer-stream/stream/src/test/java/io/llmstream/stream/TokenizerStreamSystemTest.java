@@ -2,12 +2,12 @@ package io.llmstream.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.llmstream.platform.JavaProcess;
 import io.llmstream.platform.testing.TestClients;
 import io.llmstream.platform.testing.TestPlatform;
 import io.llmstream.ops.Settings;
 import io.llmstream.schemas.Document;
 import io.llmstream.schemas.IntLists;
-import io.llmstream.schemas.Split;
 import io.llmstream.schemas.TokenizedDocument;
 import io.llmstream.schemas.TrainingWindow;
 import io.llmstream.schemas.registry.HttpSchemaRegistryClient;
@@ -27,12 +27,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.avro.specific.SpecificRecord;
@@ -193,44 +191,16 @@ class TokenizerStreamSystemTest {
         List<ConsumerRecord<String, TokenizedDocument>> tokens = readCommitted(p + "-tokens", TokenizedDocument.class);
         assertThat(tokens).extracting(ConsumerRecord::key).doesNotHaveDuplicates().hasSize(3000)
                 .containsExactlyInAnyOrderElementsOf(texts.keySet());
-        assertThat(windowsByPartition(p)).isEqualTo(expectedPackedWindows(p, 16, new SplitAssigner(0.2)));
-    }
-
-    /** What an uninterrupted run produces: per partition and split, the documents' ids joined with EOS, cut every 16. */
-    private static Map<String, List<List<Integer>>> expectedPackedWindows(String p, int length, SplitAssigner splits) {
-        int eos = TOKENIZER.specialTokenId("<|endoftext|>").orElseThrow();
-        Map<String, List<Integer>> pending = new TreeMap<>();
-        Map<String, List<List<Integer>>> windows = new TreeMap<>();
-        for (ConsumerRecord<String, Document> r : readCommitted(p + "-documents", Document.class)) {
-            Split split = splits.isValidation(r.key()) ? Split.VALIDATION : Split.TRAIN;
-            String side = r.partition() + "/" + split;
-            List<Integer> buffer = pending.computeIfAbsent(side, k -> new ArrayList<>());
-            Arrays.stream(TOKENIZER.encode(r.value().getText())).forEach(buffer::add);
-            buffer.add(eos);
-            while (buffer.size() >= length + 1) {
-                windows.computeIfAbsent(side, k -> new ArrayList<>()).add(new ArrayList<>(buffer.subList(0, length + 1)));
-                buffer.subList(0, length).clear();
-            }
-        }
-        return windows;
-    }
-
-    private static Map<String, List<List<Integer>>> windowsByPartition(String p) {
-        Map<String, List<List<Integer>>> windows = new TreeMap<>();
-        for (ConsumerRecord<String, TrainingWindow> r : readCommitted(p + "-windows", TrainingWindow.class)) {
-            windows.computeIfAbsent(r.partition() + "/" + r.value().getSplit(), k -> new ArrayList<>())
-                    .add(new ArrayList<>(r.value().getTokens()));
-        }
-        return windows;
+        assertThat(PackedWindows.byPartition(readCommitted(p + "-windows", TrainingWindow.class))).isEqualTo(
+                PackedWindows.expected(readCommitted(p + "-documents", Document.class), TOKENIZER, 16,
+                        new SplitAssigner(0.2)));
     }
 
     /** The stream app in its own JVM, started through its container entry point, so it can be killed for real. */
-    private static Process startChild(Map<String, String> conf, Path log) throws Exception {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                "-cp", System.getProperty("java.class.path"), TokenizerStreamApp.class.getName()));
-        conf.forEach((k, v) -> command.addAll(List.of("--set", k + "=" + v)));
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    static Process startChild(Map<String, String> conf, Path log) throws Exception {
+        List<String> args = new ArrayList<>();
+        conf.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
+        return JavaProcess.start(TokenizerStreamApp.class, List.of("-Xmx1g"), args, log);
     }
 
     private static long countRaw(String topic) {
