@@ -23,11 +23,12 @@ public final class JavaProcess {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
         command.add(mainClass.getName());
         command.addAll(args);
-        return new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder builder = new ProcessBuilder(command);
+        // The class path goes in the environment: ONNX Runtime 1.29 crashes (SIGSEGV) at start-up in a JVM whose
+        // command line is several kilobytes long, as a full test class path makes it.
+        builder.environment().put("CLASSPATH", System.getProperty("java.class.path"));
+        return builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     }
 }

@@ -71,7 +71,9 @@ import java.util.concurrent.TimeUnit;
  * the results (and dead letters) of a done prefix of consumed records together with the offsets after them
  * ({@link OffsetTracker}). A crash or rebalance before the commit loses the uncommitted work, which the next owner of
  * the partition redoes from the committed offset; readers with {@code isolation.level=read_committed} never see an
- * aborted result. The transactional id is stable per instance, so a restarted worker fences its predecessor.
+ * aborted result. The transactional id is stable per instance, so a restarted worker fences its predecessor. A
+ * transaction the coordinator aborted because it outlived {@code transaction.timeout.ms} (a long pause) leaves the
+ * producer unusable: the worker starts a new one under the same id and redoes the uncommitted requests.
  *
  * <p><b>Bad input.</b> A request that cannot be served (empty prompt, ids outside the vocabulary, another tokenizer,
  * parameters out of range, an unknown pinned model) gets an ERROR result with the reason; a record that cannot be
@@ -92,13 +94,15 @@ public final class InferenceWorker implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(InferenceWorker.class);
     private static final long POLL_MS = 100;
     private static final long GRACE_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** The producer's own default of transaction.timeout.ms. */
+    private static final int DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
 
     private final WorkerSettings settings;
     private final SchemaRegistryClient registry;
     private final AvroDeserializer<InferenceRequest> requestReader;
     private final AvroSerializer<InferenceResult> resultWriter;
     private final KafkaConsumer<byte[], byte[]> consumer;
-    private final KafkaProducer<byte[], byte[]> producer;
+    private KafkaProducer<byte[], byte[]> producer;
     private final ModelCatalog catalog;
     private final ConcurrentLinkedQueue<DecoderModel> loaded = new ConcurrentLinkedQueue<>();
     private final List<DecoderModel> retiring = new ArrayList<>();
@@ -113,6 +117,8 @@ public final class InferenceWorker implements AutoCloseable {
     private volatile String state = "STARTING";
     private boolean paused;
     private boolean rewindNeeded;
+    private long transactions;
+    private final long transactionTimeoutMillis;
 
     private InferenceWorker(WorkerSettings settings, DecoderModel initial) {
         this.settings = settings;
@@ -121,6 +127,8 @@ public final class InferenceWorker implements AutoCloseable {
         this.resultWriter = new AvroSerializer<>(registry, false);
         this.consumer = new KafkaConsumer<>(consumerConfig(settings), new ByteArrayDeserializer(), new ByteArrayDeserializer());
         this.producer = new KafkaProducer<>(producerConfig(settings), new ByteArraySerializer(), new ByteArraySerializer());
+        this.transactionTimeoutMillis = Long.parseLong(String.valueOf(producerConfig(settings)
+                .getOrDefault(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, DEFAULT_TRANSACTION_TIMEOUT_MS)));
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new WorkerMetrics(meters);
         this.scheduler = new Scheduler<>(settings.limits(), metrics);
@@ -326,22 +334,57 @@ public final class InferenceWorker implements AutoCloseable {
         if (ready.isEmpty()) {
             return true;
         }
+        long begun = System.nanoTime();
         try {
             producer.beginTransaction();
+            transactions++;
             for (ProducerRecord<byte[], byte[]> r : ready.records()) {
                 producer.send(r);
             }
             producer.sendOffsetsToTransaction(ready.offsets(), consumer.groupMetadata());
+            if (settings.stall().at(transactions)) {
+                log.warn("fault injection: transaction {} stalls {} ms before its commit", transactions,
+                        settings.stall().millis());
+                sleep(settings.stall().millis());
+            }
             producer.commitTransaction();
             return true;
-        } catch (ProducerFencedException | OutOfOrderSequenceException | AuthorizationException
-                 | UnsupportedVersionException | FencedInstanceIdException e) {
+        } catch (ProducerFencedException e) {
+            if (System.nanoTime() - begun <= TimeUnit.MILLISECONDS.toNanos(transactionTimeoutMillis)) {
+                throw e; // another producer with our transactional id: this instance must stop
+            }
+            // the coordinator fenced our own transaction, which outlived transaction.timeout.ms (a long pause)
+            replaceProducer(e);
+            return false;
+        } catch (OutOfOrderSequenceException | AuthorizationException | UnsupportedVersionException
+                 | FencedInstanceIdException e) {
             throw e;
         } catch (KafkaException e) {
             log.warn("transaction aborted, its requests will be redone: {}", e.toString());
-            abortQuietly();
+            try {
+                producer.abortTransaction();
+            } catch (KafkaException fatal) {
+                // e.g. the coordinator aborted a transaction that outlived its timeout: the producer is unusable
+                replaceProducer(fatal);
+            }
             return false;
         }
+    }
+
+    /**
+     * A new producer under the same transactional id, for one in a fatal state after a failure this worker can
+     * recover from; its {@code initTransactions} aborts whatever the old one left open. The caller rewinds.
+     */
+    private void replaceProducer(KafkaException cause) {
+        log.warn("the producer cannot go on ({}); starting a new one with transactional id {} and redoing the "
+                + "uncommitted requests", cause.toString(), settings.transactionalId());
+        try {
+            producer.close(Duration.ofSeconds(5));
+        } catch (RuntimeException e) {
+            log.debug("closing the old producer: {}", e.toString());
+        }
+        producer = new KafkaProducer<>(producerConfig(settings), new ByteArraySerializer(), new ByteArraySerializer());
+        producer.initTransactions();
     }
 
     /** Forgets all uncommitted work and seeks back to the committed offsets, to redo it. */

@@ -19,6 +19,7 @@ import java.util.Map;
  * @param modelDir      a model to serve from the start; null to wait for the models topic
  * @param modelName     the model unpinned requests go to; null for the first loaded
  * @param instanceId    names the transactional id: stable across restarts of one worker, distinct between workers
+ * @param stall         fault injection: the transaction that stalls before its commit, and for how long
  * @param registry      every setting; the schema-registry client picks its keys (schema.registry.url, basic auth, ...)
  */
 public record WorkerSettings(
@@ -35,10 +36,18 @@ public record WorkerSettings(
         String deadLettersTopic,
         String instanceId,
         int opsPort,
+        Stall stall,
         Map<String, String> registry,
         Map<String, Object> kafka) {
 
     public static final String DEFAULTS_RESOURCE = "/inference-worker.properties";
+
+    /** The {@code transaction}-th transaction (from 1; 0 for none) waits {@code millis} before its commit. */
+    public record Stall(long transaction, long millis) {
+        public boolean at(long transactionNumber) {
+            return transaction > 0 && transactionNumber == transaction && millis > 0;
+        }
+    }
 
     public static Map<String, String> defaults() {
         return Settings.resourceDefaults(WorkerSettings.class, DEFAULTS_RESOURCE);
@@ -64,6 +73,7 @@ public record WorkerSettings(
                 s.string("topic.dead-letters"),
                 s.has("instance.id") ? s.string("instance.id") : hostName(),
                 s.integer("ops.port"),
+                new Stall(s.longValue("fault.stall.transaction"), s.longValue("fault.stall.ms")),
                 s.asMap(),
                 s.kafka());
         if (settings.modelDir == null && !settings.watchModels) {

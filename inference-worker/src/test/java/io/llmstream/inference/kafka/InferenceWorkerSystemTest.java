@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.llmstream.platform.JavaProcess;
 import io.llmstream.platform.testing.TestClients;
 import io.llmstream.platform.testing.TestPlatform;
 import io.llmstream.ops.Settings;
@@ -350,12 +351,8 @@ class InferenceWorkerSystemTest {
         try (Writer out = Files.newBufferedWriter(config)) {
             props.store(out, "inference worker under test");
         }
-        ProcessBuilder builder = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx1g", InferenceWorkerApp.class.getName(), "--config", config.toString());
-        // The class path goes in the environment: ONNX Runtime 1.29 crashes (SIGSEGV) at start-up in a JVM whose
-        // command line is several kilobytes long, as a full test class path makes it.
-        builder.environment().put("CLASSPATH", System.getProperty("java.class.path"));
-        return builder.redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
+        return JavaProcess.start(InferenceWorkerApp.class, List.of("-Xmx1g"), List.of("--config", config.toString()),
+                dir.resolve("child.log"));
     }
 
     private static String get(int port, String path) throws IOException, InterruptedException {
