@@ -27,6 +27,7 @@ import picocli.CommandLine;
 class PlatformCommandTest {
     private static final Pattern BOOTSTRAP = Pattern.compile("(?m)^bootstrap: (\\S+)$");
     private static final Pattern REGISTRY = Pattern.compile("(?m)^registry: (\\S+)$");
+    private static final Pattern BROKER = Pattern.compile("(?m)^broker (\\d+): port (\\d+), pid (\\d+), data (.+)$");
 
     @Test
     void platformServesKafkaAndTheRegistryOnThePrintedAddressesUntilStopped() throws Exception {
@@ -59,6 +60,49 @@ class PlatformCommandTest {
         running.join(Duration.ofMinutes(1).toMillis());
         assertThat(running.isAlive()).isFalse();
         assertThat(exitCode).hasValue(0);
+    }
+
+    @Test
+    void threeBrokersAreThreeProcessesAndOneKilledWithKillNineComesBackOnItsPort() throws Exception {
+        StringWriter out = new StringWriter();
+        CommandLine cli = LlmstreamCommand.commandLine().setOut(new PrintWriter(out, true));
+        AtomicInteger exitCode = new AtomicInteger(-1);
+        Thread running = new Thread(() -> exitCode.set(cli.execute("platform", "--brokers", "3", "--restart-after",
+                "1", "--partitions", "2")), "cluster-under-test");
+        running.start();
+        String printed = awaitLine(out, Pattern.compile("(?m)^broker 3: "), running);
+        String bootstrap = group(BOOTSTRAP, printed);
+        Matcher brokers = BROKER.matcher(printed);
+        Map<Integer, Long> pids = new java.util.TreeMap<>();
+        while (brokers.find()) {
+            pids.put(Integer.parseInt(brokers.group(1)), Long.parseLong(brokers.group(3)));
+            assertThat(bootstrap).contains("127.0.0.1:" + brokers.group(2));
+        }
+        assertThat(pids).containsOnlyKeys(1, 2, 3);
+        assertThat(pids.values()).doesNotContain(ProcessHandle.current().pid()).doesNotHaveDuplicates();
+
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+                KafkaProducer<String, String> producer = TestClients.producer(bootstrap, Map.of("acks", "all"))) {
+            assertThat(admin.describeTopics(List.of("documents")).allTopicNames().get().get("documents").partitions())
+                    .hasSize(2).allSatisfy(p -> assertThat(p.replicas()).hasSize(3));
+            ProcessHandle.of(pids.get(2)).orElseThrow().destroyForcibly(); // kill -9
+            RecordMetadata written = producer.send(new ProducerRecord<>("documents", "k", "while broker 2 is down"))
+                    .get();
+            assertThat(written.offset()).isZero();
+            TestClients.await("broker 2 restarted and back in sync", Duration.ofMinutes(2), () -> {
+                try {
+                    return admin.describeTopics(List.of("documents")).allTopicNames().get().get("documents")
+                            .partitions().stream().allMatch(p -> p.isr().size() == 3);
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+        }
+        running.interrupt();
+        running.join(Duration.ofMinutes(1).toMillis());
+        assertThat(exitCode).hasValue(0);
+        assertThat(pids.values()).allSatisfy(pid -> assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive))
+                .as("broker process %d after the platform stopped", pid).isNotEqualTo(java.util.Optional.of(true)));
     }
 
     @Test
