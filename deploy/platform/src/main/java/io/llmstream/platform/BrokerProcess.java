@@ -8,7 +8,8 @@ import org.apache.kafka.common.utils.Time;
 
 /**
  * The main class of one node of a {@link KafkaCluster}, a JVM of its own so that {@code kill -9} of it is a real crash:
- * formats the node's storage unless it is, runs the broker and controller, and shuts down cleanly on SIGTERM.
+ * formats the node's storage unless it is, runs the broker and controller, and shuts down cleanly on SIGTERM or when
+ * the process that started it ends.
  * Arguments: the node's server.properties and the cluster id.
  */
 public final class BrokerProcess {
@@ -28,6 +29,8 @@ public final class BrokerProcess {
             server.shutdown();
             server.awaitShutdown();
         }, "broker-shutdown"));
+        // A platform killed with kill -9 cannot stop its brokers: each stops itself when its parent is gone.
+        ProcessHandle.current().parent().ifPresent(parent -> parent.onExit().thenRun(() -> System.exit(0)));
         server.startup();
         server.awaitShutdown();
     }

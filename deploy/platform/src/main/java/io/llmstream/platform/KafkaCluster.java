@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -29,6 +30,7 @@ import org.slf4j.LoggerFactory;
 public final class KafkaCluster implements KafkaBrokers {
     private static final Logger log = LoggerFactory.getLogger(KafkaCluster.class);
     private static final Duration STARTUP_TIMEOUT = Duration.ofMinutes(3);
+    private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(30);
 
     /** One node: its id, client port, data directory and, while it runs, its process. */
     public static final class Node {
@@ -138,7 +140,9 @@ public final class KafkaCluster implements KafkaBrokers {
         }
     }
 
-    /** A clean shutdown of one node (SIGTERM), waited for; it stays down until {@link #start(int)}. */
+    /**
+     * A clean shutdown of one node (SIGTERM), waited for (killed after 30 s); it stays down until {@link #start(int)}.
+     */
     public void stop(int id) {
         Node n = node(id);
         Process p;
@@ -148,7 +152,10 @@ public final class KafkaCluster implements KafkaBrokers {
         }
         if (p != null) {
             p.destroy();
-            awaitExit(p);
+            if (!awaitExit(p, SHUTDOWN_GRACE.toNanos())) {
+                p.destroyForcibly();
+                awaitExit(p);
+            }
         }
     }
 
@@ -175,7 +182,7 @@ public final class KafkaCluster implements KafkaBrokers {
         }
     }
 
-    /** Stops every node cleanly; deletes the data if it was temporary. Idempotent. */
+    /** Stops every node cleanly (killing any still up after 30 s); deletes the data if it was temporary. Idempotent. */
     @Override
     public void close() {
         if (closed) {
@@ -192,7 +199,15 @@ public final class KafkaCluster implements KafkaBrokers {
                 }
             }
         }
-        running.forEach(KafkaCluster::awaitExit);
+        // A node whose quorum left first may wait for it forever in its controlled shutdown: past the grace, kill it.
+        long deadline = System.nanoTime() + SHUTDOWN_GRACE.toNanos();
+        for (Process p : running) {
+            if (!awaitExit(p, Math.max(0, deadline - System.nanoTime()))) {
+                log.warn("node process {} did not stop within {} s; killing it", p.pid(), SHUTDOWN_GRACE.toSeconds());
+                p.destroyForcibly();
+                awaitExit(p);
+            }
+        }
         if (temporary) {
             try {
                 Utils.delete(root.toFile());
@@ -252,6 +267,15 @@ public final class KafkaCluster implements KafkaBrokers {
         }, "restart-node-" + n.id);
         restarter.setDaemon(true);
         restarter.start();
+    }
+
+    private static boolean awaitExit(Process p, long nanos) {
+        try {
+            return p.waitFor(nanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a broker to exit", e);
+        }
     }
 
     private static void awaitExit(Process p) {
