@@ -58,6 +58,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Option(names = "--instruct", description = "The synthetic task as instruction data: prompts with the answer as their response attribute, trained on the answers only.")
     boolean instruct;
 
+    @Option(names = "--classify", description = "The synthetic task as classification: letter sequences labelled by whether they hold a vowel, a classification head trained on them, the held-out ones answered by CLASSIFY requests.")
+    boolean classify;
+
     @Option(names = "--layers", defaultValue = "2", paramLabel = "N", description = "Decoder blocks (default: ${DEFAULT-VALUE}).")
     int layers;
 
@@ -100,11 +103,16 @@ public final class DemoCommand implements Callable<Integer> {
         int window = windowLength != null ? windowLength : synthetic ? 16 : 64;
         // a reversal answer is at most 5 letters and a newline; free text gets a short continuation
         int maxNewTokens = synthetic ? 8 : Math.min(16, window / 2);
+        if (instruct && classify) {
+            throw new ParameterException(spec.commandLine(), "--instruct and --classify are two forms of the task: pick one");
+        }
+        DemoOptions.Form form = instruct ? DemoOptions.Form.INSTRUCT
+                : classify ? DemoOptions.Form.CLASSIFY : DemoOptions.Form.TEXT;
         DemoOptions options;
         Path dir = workDir != null ? workDir : Files.createTempDirectory("llmstream-demo-");
         try {
             options = new DemoOptions(documents, heldOut, minLetters, maxLetters, input, vocabSize, window, modelType,
-                    instruct, layers, 4, dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap,
+                    form, layers, 4, dModel, batchSize, steps, learningRate, maxNewTokens, 3, seed, dir, bootstrap,
                     registry);
         } catch (IllegalArgumentException e) {
             tidyUp(dir);

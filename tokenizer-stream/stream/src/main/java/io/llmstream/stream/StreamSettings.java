@@ -2,6 +2,7 @@ package io.llmstream.stream;
 
 import io.llmstream.ops.Settings;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -47,8 +48,11 @@ public record StreamSettings(
         }
     }
 
-    /** {@code chatTemplate}: a model directory or .jinja file for chat mode, empty for plain prompts. */
-    public record Requests(boolean enabled, String template, List<String> labels, String chatTemplate,
+    /**
+     * {@code classify}: whether requests are CLASSIFY (with {@code labels}) rather than GENERATE; {@code chatTemplate}:
+     * a model directory or .jinja file for chat mode, empty for plain prompts.
+     */
+    public record Requests(boolean enabled, String template, boolean classify, List<String> labels, String chatTemplate,
                            String chatSystem, int maxPromptTokens, PromptBuilder.Side truncateSide, int maxNewTokens,
                            float temperature, int topK, float topP, List<Integer> stopIds) {}
 
@@ -70,9 +74,16 @@ public record StreamSettings(
                 s.string("windows.separator"),
                 s.string("windows.response.attribute", ""),
                 s.string("windows.label.attribute", ""));
+        String template = s.string("requests.template");
+        String task = s.string("requests.task", "").trim().toLowerCase(Locale.ROOT);
+        if (!task.isEmpty() && !task.equals("generate") && !task.equals("classify")) {
+            throw new IllegalArgumentException("setting 'requests.task' must be generate or classify (or empty), got '"
+                    + task + "'");
+        }
         Requests requests = new Requests(
                 s.bool("requests.enabled"),
-                s.string("requests.template"),
+                template,
+                task.isEmpty() ? PromptBuilder.isClassify(template) : task.equals("classify"),
                 s.list("requests.labels"),
                 s.string("requests.chat.template", ""),
                 s.string("requests.chat.system", ""),

@@ -360,7 +360,7 @@ public final class TokenizerTopology {
         public void process(FixedKeyRecord<String, Document> record) {
             Document doc = record.value();
             PromptBuilder.Prompt prompt = prompts.build(doc.getText());
-            boolean classify = PromptBuilder.isClassify(settings.template());
+            boolean classify = settings.classify();
             GenerationParams params = new GenerationParams(settings.maxNewTokens(), settings.temperature(),
                     settings.topK(), settings.topP(), null, settings.stopIds());
             InferenceRequest request = InferenceRequest.newBuilder()
@@ -368,7 +368,7 @@ public final class TokenizerTopology {
                     .setDocumentId(doc.getId())
                     .setTask(classify ? Task.CLASSIFY : Task.GENERATE)
                     .setPromptIds(IntLists.of(prompt.ids()))
-                    .setLabels(classify ? settings.labels() : null)
+                    .setLabels(classify && !settings.labels().isEmpty() ? settings.labels() : null)
                     .setParams(params)
                     .setModel(null)
                     .setTokenizerFingerprint(fingerprint)

@@ -1,6 +1,7 @@
 package io.llmstream.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.llmstream.ops.Settings;
 import io.llmstream.schemas.Document;
@@ -46,6 +47,7 @@ class TokenizerTopologyTest {
     void close() {
         if (driver != null) {
             driver.close();
+            driver = null;
         }
     }
 
@@ -312,6 +314,26 @@ class TokenizerTopologyTest {
         assertThat(r.getTask()).isEqualTo(Task.CLASSIFY);
         assertThat(r.getLabels()).containsExactly("positive", "negative");
         assertThat(TOKENIZER.decode(IntLists.toArray(r.getPromptIds()))).contains("positive, negative").contains("I loved it");
+    }
+
+    @Test
+    void requestsTaskMakesAnyTemplateClassifyAndWithoutLabelsLeavesThemToTheModelsHead() {
+        start("windows.enabled=false", "requests.enabled=true", "requests.template={text} ?", "requests.task=classify");
+        send("c", "k q a z");
+        InferenceRequest r = output("inference-requests", InferenceRequest.class).readValue();
+        assertThat(r.getTask()).isEqualTo(Task.CLASSIFY);
+        assertThat(r.getLabels()).as("the head's labels, at the worker").isNull();
+        assertThat(TOKENIZER.decode(IntLists.toArray(r.getPromptIds()))).isEqualTo("k q a z ?");
+        close();
+
+        start("windows.enabled=false", "requests.enabled=true", "requests.template=classify", "requests.task=generate");
+        send("g", "I loved it");
+        assertThat(output("inference-requests", InferenceRequest.class).readValue().getTask()).isEqualTo(Task.GENERATE);
+        close();
+
+        assertThatThrownBy(() -> start("requests.task=summarise"))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage(
+                        "setting 'requests.task' must be generate or classify (or empty), got 'summarise'");
     }
 
     @Test

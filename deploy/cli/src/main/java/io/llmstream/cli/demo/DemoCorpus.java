@@ -19,40 +19,52 @@ public final class DemoCorpus {
     static final String SOURCE = "llmstream-demo:reversal";
     /** The attribute holding an instruction document's response (the stream app's windows.response.attribute). */
     public static final String RESPONSE = "response";
+    /** The attribute holding a classification document's label (the stream app's windows.label.attribute). */
+    public static final String LABEL = "label";
     private static final int HOLD_OUT_EVERY = 20;
 
     private final List<Document> training;
     private final List<Document> heldOut;
     /** Held-out document id to its prompt text, for the synthetic task; empty for the user's files. */
     private final Map<String, String> prompts;
+    /** Whether a held-out answer is a label (classification) rather than generated text. */
+    private final boolean labelled;
 
-    private DemoCorpus(List<Document> training, List<Document> heldOut, Map<String, String> prompts) {
+    private DemoCorpus(List<Document> training, List<Document> heldOut, Map<String, String> prompts, boolean labelled) {
         this.training = List.copyOf(training);
         this.heldOut = List.copyOf(heldOut);
         this.prompts = Map.copyOf(prompts);
+        this.labelled = labelled;
     }
 
     /**
-     * {@code documents} training documents of the reversal task and {@code heldOut} prompts no document contains. With
-     * {@code instruct} a document is the prompt with the response in its {@value #RESPONSE} attribute, else the whole
-     * example as text.
+     * {@code documents} training documents of the reversal task and {@code heldOut} prompts no document contains. As
+     * instruction data a document is the prompt with the response in its {@value #RESPONSE} attribute; as
+     * classification, letters with their label in the {@value #LABEL} attribute (and a held-out prompt is letters);
+     * as text, the whole example.
      */
-    public static DemoCorpus synthetic(ReversalTask task, int documents, int heldOut, boolean instruct) {
+    public static DemoCorpus synthetic(ReversalTask task, int documents, int heldOut, DemoOptions.Form form) {
         List<Document> training = new ArrayList<>(documents);
         for (int i = 0; i < documents; i++) {
             String id = String.format("doc-%06d", i);
+            if (form == DemoOptions.Form.CLASSIFY) {
+                ReversalTask.Labelled example = task.nextLabelled();
+                training.add(new Document(id, example.letters(), SOURCE, Map.of(LABEL, example.label()), null));
+                continue;
+            }
             ReversalTask.Example example = task.nextExample();
-            training.add(instruct ? new Document(id, example.prompt(), SOURCE, Map.of(RESPONSE, example.response()), null)
+            training.add(form == DemoOptions.Form.INSTRUCT
+                    ? new Document(id, example.prompt(), SOURCE, Map.of(RESPONSE, example.response()), null)
                     : document(id, example.text()));
         }
         List<Document> held = new ArrayList<>(heldOut);
         Map<String, String> prompts = new HashMap<>();
-        for (String prompt : task.heldOutPrompts(heldOut)) {
+        for (String prompt : form == DemoOptions.Form.CLASSIFY ? task.heldOutLetters(heldOut) : task.heldOutPrompts(heldOut)) {
             String id = String.format("held-out-%05d", held.size());
             held.add(document(id, prompt));
             prompts.put(id, prompt);
         }
-        return new DemoCorpus(training, held, prompts);
+        return new DemoCorpus(training, held, prompts, form == DemoOptions.Form.CLASSIFY);
     }
 
     /** The user's files (as {@code llmstream ingest} reads them), every 20th document held out as a prompt. */
@@ -71,7 +83,7 @@ public final class DemoCorpus {
         for (int i = 0; i < all.size(); i++) {
             (i % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1 || i == all.size() - 1 && held.isEmpty() ? held : training).add(all.get(i));
         }
-        return new DemoCorpus(training, held, Map.of());
+        return new DemoCorpus(training, held, Map.of(), false);
     }
 
     public List<Document> training() {
@@ -92,9 +104,12 @@ public final class DemoCorpus {
         return Optional.ofNullable(prompts.get(documentId));
     }
 
-    /** Whether {@code generated} answers held-out document {@code documentId}; empty when it cannot be checked. */
-    public Optional<Boolean> isCorrect(String documentId, String generated) {
-        return prompt(documentId).map(p -> ReversalTask.isCorrect(p, generated));
+    /**
+     * Whether {@code answer} (the generated text, or the label of a classification) answers held-out document
+     * {@code documentId}; empty when it cannot be checked.
+     */
+    public Optional<Boolean> isCorrect(String documentId, String answer) {
+        return prompt(documentId).map(p -> labelled ? ReversalTask.label(p).equals(answer) : ReversalTask.isCorrect(p, answer));
     }
 
     private static Document document(String id, String text) {

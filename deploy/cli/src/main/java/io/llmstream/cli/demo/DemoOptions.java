@@ -18,8 +18,10 @@ import java.util.List;
  *                         each (padded), the user's files are packed into windows
  * @param modelType        the decoder architecture, the trainer's {@code model.type}: gpt2 or llama (then with
  *                         half as many key/value heads as query heads)
- * @param instruct         the synthetic task as instruction data: a prompt per document, the answer in its
- *                         {@code response} attribute, trained on the answer only (a loss mask on each window)
+ * @param form             how the synthetic task is given: as plain text, as instruction data (a prompt per
+ *                         document, the answer in its {@code response} attribute, trained on the answer only: a loss
+ *                         mask on each window) or as classification (letters labelled by whether they hold a vowel,
+ *                         a classification head trained on them, CLASSIFY requests)
  * @param layers           decoder blocks
  * @param heads            attention heads per block
  * @param dModel           embedding width
@@ -34,7 +36,7 @@ import java.util.List;
  * @param registry         the schema registry of that cluster (needed with {@code bootstrap})
  */
 public record DemoOptions(int documents, int heldOut, int minLetters, int maxLetters, List<Path> input, int vocabSize,
-                          int windowLength, String modelType, boolean instruct, int layers, int heads, int dModel,
+                          int windowLength, String modelType, Form form, int layers, int heads, int dModel,
                           int batchSize, int trainSteps, double learningRate, int maxNewTokens, int partitions,
                           long seed, Path workDir, String bootstrap, String registry) {
 
@@ -53,13 +55,16 @@ public record DemoOptions(int documents, int heldOut, int minLetters, int maxLet
             throw new IllegalArgumentException("--model-type must be " + GptConfig.TYPE + " or " + LlamaConfig.TYPE
                     + ", not '" + modelType + "'");
         }
-        if (instruct && !input.isEmpty()) {
-            throw new IllegalArgumentException("--instruct is for the synthetic task; files are plain text");
+        if (form != Form.TEXT && !input.isEmpty()) {
+            throw new IllegalArgumentException("--instruct and --classify are for the synthetic task; files are plain text");
         }
         if (maxNewTokens >= windowLength) {
             throw new IllegalArgumentException("--max-new-tokens must leave room for the prompt within --window-length");
         }
     }
+
+    /** How the synthetic task reaches the pipeline. */
+    public enum Form { TEXT, INSTRUCT, CLASSIFY }
 
     /** Whether the corpus is the synthetic task (else the user's files). */
     public boolean synthetic() {

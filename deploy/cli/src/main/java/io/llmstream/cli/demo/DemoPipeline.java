@@ -139,7 +139,7 @@ public final class DemoPipeline implements AutoCloseable {
     private DemoCorpus corpus() throws IOException {
         return options.synthetic()
                 ? DemoCorpus.synthetic(new ReversalTask(options.seed(), options.minLetters(), options.maxLetters()),
-                        options.documents(), options.heldOut(), options.instruct())
+                        options.documents(), options.heldOut(), options.form())
                 : DemoCorpus.files(options.input());
     }
 
@@ -163,7 +163,8 @@ public final class DemoPipeline implements AutoCloseable {
             if (chars >= TOKENIZER_SAMPLE_CHARS) {
                 break;
             }
-            String text = doc.getText() + doc.getAttributes().getOrDefault(DemoCorpus.RESPONSE, "");
+            String text = doc.getText() + doc.getAttributes().getOrDefault(DemoCorpus.RESPONSE, "")
+                    + doc.getAttributes().getOrDefault(DemoCorpus.LABEL, "");
             sample.add(text);
             chars += text.length();
         }
@@ -189,8 +190,14 @@ public final class DemoPipeline implements AutoCloseable {
         // an example per synthetic document, each in a window of its own at position 0; free text packed, nothing wasted
         s.put("windows.mode", options.synthetic() ? "per-document" : "packed");
         s.put("windows.tail", "pad");
-        if (options.instruct()) {
+        if (options.form() == DemoOptions.Form.INSTRUCT) {
             s.put("windows.response.attribute", DemoCorpus.RESPONSE); // the prompt as requests.* builds it
+        }
+        if (options.form() == DemoOptions.Form.CLASSIFY) {
+            // a window per labelled document, read by the head where CLASSIFY requests will be read
+            s.put("windows.label.attribute", DemoCorpus.LABEL);
+            s.put("requests.task", "classify");
+            s.put("requests.labels", String.join(",", ReversalTask.LABELS));
         }
         s.put("requests.enabled", Boolean.toString(heldOut));
         s.put("requests.template", "{text}");
@@ -225,6 +232,9 @@ public final class DemoPipeline implements AutoCloseable {
         s.put("model.heads", Integer.toString(options.heads()));
         s.put("model.d.model", Integer.toString(options.dModel()));
         s.put("model.d.ff", Integer.toString(4 * options.dModel()));
+        if (options.form() == DemoOptions.Form.CLASSIFY) {
+            s.put("classify.labels", String.join(",", ReversalTask.LABELS));
+        }
         s.put("train.batch.size", Integer.toString(options.batchSize()));
         s.put("train.steps", Integer.toString(options.trainSteps()));
         s.put("train.learning.rate", Double.toString(options.learningRate()));
@@ -295,7 +305,7 @@ public final class DemoPipeline implements AutoCloseable {
             return null;
         }
         long correct = results.stream()
-                .filter(r -> corpus.isCorrect(r.getRequestId(), r.getText() == null ? "" : r.getText()).orElse(false))
+                .filter(r -> corpus.isCorrect(r.getRequestId(), answer(r)).orElse(false))
                 .count();
         return (double) correct / corpus.heldOut().size();
     }
@@ -310,12 +320,17 @@ public final class DemoPipeline implements AutoCloseable {
                 .sorted(Comparator.comparing(InferenceResult::getRequestId))
                 .limit(5)
                 .map(r -> {
-                    String text = r.getText() == null ? "" : r.getText();
+                    String text = answer(r);
                     String prompt = prompts.getOrDefault(r.getRequestId(), r.getRequestId());
                     return new DemoSummary.Sample(abbreviate(prompt), text,
                             corpus.isCorrect(r.getRequestId(), text).orElse(null));
                 })
                 .toList();
+    }
+
+    /** What a result answers: the label of a classification, else the generated text. */
+    private static String answer(InferenceResult r) {
+        return r.getLabel() != null ? r.getLabel() : r.getText() == null ? "" : r.getText();
     }
 
     private static String abbreviate(String text) {

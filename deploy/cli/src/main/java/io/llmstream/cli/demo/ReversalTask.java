@@ -10,7 +10,8 @@ import java.util.Set;
  * The demo's synthetic task: reverse a short sequence of letters, written as text, one example per document:
  * {@code reverse k q a z = z a q k}. A small model learns it within the demo's minutes, every answer can be checked,
  * and held-out prompts are sequences that never occur in the training documents, so accuracy measures a learnt rule
- * rather than memory. Deterministic for a seed.
+ * rather than memory. Deterministic for a seed. Its classification flavour ({@link #nextLabelled}) labels the same
+ * sequences by whether they hold a vowel.
  *
  * <p>One example per document matters: with per-document windows every example starts at position 0, where a model
  * with learnt absolute positions finds the mirror position quickly (2 layers, width 64, batch 64: every held-out
@@ -51,14 +52,41 @@ public final class ReversalTask {
 
     /** {@code count} prompts (up to and including " =") over sequences no training document held before. */
     public List<String> heldOutPrompts(int count) {
-        List<String> prompts = new ArrayList<>(count);
-        while (prompts.size() < count) {
+        return heldOutLetters(count).stream().map(ReversalTask::prompt).toList();
+    }
+
+    /**
+     * The classification flavour of the task: a sequence of letters and its label, {@value #VOWEL} when it holds a
+     * vowel (a, e, i, o, u), else {@value #NONE} (sequences of 4 random letters: 57% and 43%).
+     */
+    public record Labelled(String letters, String label) {}
+
+    static final String VOWEL = "vowel";
+    static final String NONE = "none";
+    /** The labels of the classification flavour, in the order of the classification head's outputs. */
+    public static final List<String> LABELS = List.of(VOWEL, NONE);
+
+    public Labelled nextLabelled() {
+        String letters = nextLetters();
+        seen.add(letters);
+        return new Labelled(letters, label(letters));
+    }
+
+    /** {@code count} sequences no training document held before. */
+    public List<String> heldOutLetters(int count) {
+        List<String> held = new ArrayList<>(count);
+        while (held.size() < count) {
             String letters = nextLetters();
             if (seen.add(letters)) {
-                prompts.add(prompt(letters));
+                held.add(letters);
             }
         }
-        return prompts;
+        return held;
+    }
+
+    /** The label of a sequence of letters. */
+    public static String label(String letters) {
+        return letters.chars().anyMatch(c -> "aeiou".indexOf(c) >= 0) ? VOWEL : NONE;
     }
 
     /** The expected completion of a prompt, without its leading space: {@code "z a q k"}. */

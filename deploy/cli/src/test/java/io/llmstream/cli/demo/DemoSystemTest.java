@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llmstream.platform.testing.TestPlatform;
 import io.llmstream.schemas.Document;
+import io.llmstream.schemas.model.ModelManifest;
 import io.llmstream.tokenizer.Tokenizer;
 import io.llmstream.tokenizer.Tokenizers;
 import java.io.ByteArrayOutputStream;
@@ -30,15 +31,16 @@ class DemoSystemTest {
      * Both architectures learn the task from the stream and the worker serves each one's export; the llama run takes
      * the task as instruction data (prompt documents, answers in an attribute, trained on the answers only).
      */
-    @ParameterizedTest(name = "{0}, instruct {1}")
-    @CsvSource({"gpt2, false", "llama, true"})
-    void syntheticTaskOnTheEmbeddedPlatform(String modelType, boolean instruct, @TempDir Path dir) throws Exception {
+    @ParameterizedTest(name = "{0}, {1}")
+    @CsvSource({"gpt2, TEXT", "llama, INSTRUCT"})
+    void syntheticTaskOnTheEmbeddedPlatform(String modelType, DemoOptions.Form form, @TempDir Path dir) throws Exception {
+        boolean instruct = form == DemoOptions.Form.INSTRUCT;
         int documents = 90_000; // 1 200 steps of 64 windows, plus the validation share
         int heldOut = 40;
         // the llama block learns this task slower at width 64 (62% held-out after 1 200 steps at lr 2e-3, nothing
         // at 1e-2); at width 128 it answered all 40 (CLI: --model-type llama --d-model 128 --steps 1200 --seed 11)
         boolean llama = modelType.equals("llama");
-        DemoOptions options = new DemoOptions(documents, heldOut, 4, 4, List.of(), 512, 16, modelType, instruct, 2, 4,
+        DemoOptions options = new DemoOptions(documents, heldOut, 4, 4, List.of(), 512, 16, modelType, form, 2, 4,
                 llama ? 128 : 64, 64, 1200, llama ? 2e-3 : 3e-3, 8, 2, 11, dir, null, null);
         DemoSummary summary = run(options);
 
@@ -47,7 +49,7 @@ class DemoSystemTest {
         assertThat(summary.results()).isEqualTo(heldOut);
         assertThat(summary.documents()).isEqualTo(documents + heldOut);
         // the same seed gives the same corpus: the tokens topic holds exactly its token counts
-        DemoCorpus corpus = DemoCorpus.synthetic(new ReversalTask(11, 4, 4), documents, heldOut, instruct);
+        DemoCorpus corpus = DemoCorpus.synthetic(new ReversalTask(11, 4, 4), documents, heldOut, form);
         Tokenizer tokenizer = Tokenizers.load(dir.resolve("tokenizer.json").toString());
         long expectedTokens = 0;
         for (Document doc : concat(corpus.training(), corpus.heldOut())) {
@@ -80,6 +82,33 @@ class DemoSystemTest {
         assertThat(json.get("tokens").asLong()).isEqualTo(expectedTokens);
     }
 
+    /**
+     * The classification form: labelled letter sequences train a classification head from the stream, and the worker
+     * answers the held-out CLASSIFY requests with it.
+     */
+    @Test
+    void classificationOnTheEmbeddedPlatform(@TempDir Path dir) throws Exception {
+        int documents = 12_000; // 150 steps of 64 windows, plus the validation share (a tenth) and some to spare
+        int heldOut = 60;
+        DemoOptions options = new DemoOptions(documents, heldOut, 4, 4, List.of(), 512, 16, "gpt2",
+                DemoOptions.Form.CLASSIFY, 2, 4, 64, 64, 150, 3e-3, 8, 2, 11, dir, null, null);
+        DemoSummary summary = run(options);
+
+        assertThat(summary.complete()).isTrue();
+        assertThat(summary.results()).isEqualTo(heldOut);
+        assertThat(summary.errors()).isZero();
+        assertThat(summary.windows()).as("one window per labelled document").isEqualTo(documents);
+        assertThat(summary.trainSteps()).isEqualTo(150);
+        // two labels at chance is ln 2 = 0.69; whether 4 letters hold a vowel is learnt within 75 steps
+        assertThat(summary.trainLoss()).isLessThan(0.5);
+        assertThat(summary.accuracy()).as("held-out sequences labelled right").isGreaterThanOrEqualTo(0.9);
+        assertThat(summary.generatedTokens()).isZero();
+        assertThat(summary.samples()).isNotEmpty().allSatisfy(s -> assertThat(s.generated()).isIn(ReversalTask.LABELS));
+        ModelManifest manifest = ModelManifest.read(Path.of(summary.modelDir()));
+        assertThat(manifest.architecture().classLabels()).containsExactlyElementsOf(ReversalTask.LABELS);
+        assertThat(manifest.metrics()).containsKey("validation_accuracy");
+    }
+
     @Test
     void userFilesOnAGivenCluster(@TempDir Path dir) throws Exception {
         Path input = Files.createDirectories(dir.resolve("input"));
@@ -88,7 +117,7 @@ class DemoSystemTest {
                     ("Note " + i + ": the broker keeps every record of topic " + (i % 7) + " for seven days.\n").repeat(8));
         }
         try (TestPlatform cluster = TestPlatform.start()) {
-            DemoOptions options = new DemoOptions(0, 0, 3, 5, List.of(input), 300, 32, "gpt2", false, 1, 2, 32, 4, 20, 3e-3, 8, 1, 3,
+            DemoOptions options = new DemoOptions(0, 0, 3, 5, List.of(input), 300, 32, "gpt2", DemoOptions.Form.TEXT, 1, 2, 32, 4, 20, 3e-3, 8, 1, 3,
                     dir.resolve("work"), cluster.bootstrapServers(), cluster.registryUrl());
             DemoSummary summary = run(options);
 
