@@ -37,6 +37,16 @@ public record ComponentArgs(Path config, String bootstrap, String registry, List
         return new ComponentArgs(config, bootstrap, registry, sets);
     }
 
+    /** The command line that gives a component these settings: {@code --set key=value} for each. */
+    public static List<String> of(Map<String, String> settings) {
+        List<String> args = new ArrayList<>(2 * settings.size());
+        settings.forEach((key, value) -> {
+            args.add("--set");
+            args.add(key + "=" + value);
+        });
+        return args;
+    }
+
     /** Defaults, then the file, the environment, --set, and last --bootstrap/--registry (the most specific). */
     public Settings settings(Map<String, String> defaults) {
         return Settings.load(defaults, config, System.getenv(), sets)

@@ -7,6 +7,7 @@ import io.llmstream.inference.engine.Sampling;
 import io.llmstream.inference.model.DecoderModel;
 import io.llmstream.inference.model.ModelLoader;
 import io.llmstream.inference.model.RuntimeOptions;
+import io.llmstream.ops.ComponentArgs;
 import io.llmstream.platform.EmbeddedPlatform;
 import io.llmstream.platform.JavaProcess;
 import io.llmstream.platform.testing.TestClients;
@@ -117,7 +118,6 @@ class WorkerFailoverSystemTest {
 
     private Process worker(EmbeddedPlatform platform, Path model, String instance, Path logs, String... extra)
             throws Exception {
-        List<String> args = new ArrayList<>();
         Map<String, String> s = new LinkedHashMap<>();
         s.put("kafka.bootstrap.servers", platform.bootstrapServers());
         s.put("schema.registry.url", platform.registryUrl());
@@ -138,8 +138,7 @@ class WorkerFailoverSystemTest {
         for (String e : extra) {
             s.put(e.substring(0, e.indexOf('=')), e.substring(e.indexOf('=') + 1));
         }
-        s.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
-        return JavaProcess.start(InferenceWorkerApp.class, List.of("-Xmx768m"), args,
+        return JavaProcess.start(InferenceWorkerApp.class, List.of("-Xmx768m"), ComponentArgs.of(s),
                 logs.resolve("worker-" + instance + ".log"));
     }
 

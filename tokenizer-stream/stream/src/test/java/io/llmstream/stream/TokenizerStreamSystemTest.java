@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.llmstream.platform.JavaProcess;
 import io.llmstream.platform.testing.TestClients;
 import io.llmstream.platform.testing.TestPlatform;
+import io.llmstream.ops.ComponentArgs;
 import io.llmstream.ops.Settings;
 import io.llmstream.schemas.Document;
 import io.llmstream.schemas.IntLists;
@@ -198,9 +199,7 @@ class TokenizerStreamSystemTest {
 
     /** The stream app in its own JVM, started through its container entry point, so it can be killed for real. */
     static Process startChild(Map<String, String> conf, Path log) throws Exception {
-        List<String> args = new ArrayList<>();
-        conf.forEach((k, v) -> args.addAll(List.of("--set", k + "=" + v)));
-        return JavaProcess.start(TokenizerStreamApp.class, List.of("-Xmx1g"), args, log);
+        return JavaProcess.start(TokenizerStreamApp.class, List.of("-Xmx1g"), ComponentArgs.of(conf), log);
     }
 
     private static long countRaw(String topic) {

@@ -15,6 +15,7 @@ import io.llmstream.trainer.CheckpointStore;
 import io.llmstream.trainer.TrainerApp;
 import io.llmstream.trainer.TrainerSettings;
 import io.llmstream.trainer.TinyTokenizer;
+import io.llmstream.ops.ComponentArgs;
 import io.llmstream.ops.Settings;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -131,10 +132,7 @@ class TrainerFailoverSystemTest {
     private Process trainer(EmbeddedPlatform platform, Path tokenizer, Path checkpoints, String group) throws Exception {
         List<String> args = new ArrayList<>(List.of("--bootstrap", platform.bootstrapServers(),
                 "--registry", platform.registryUrl()));
-        settingsMap(tokenizer, checkpoints, group).forEach((k, v) -> {
-            args.add("--set");
-            args.add(k + "=" + v);
-        });
+        args.addAll(ComponentArgs.of(settingsMap(tokenizer, checkpoints, group)));
         Files.createDirectories(checkpoints);
         Path logs = Files.createDirectories(Path.of("target", "failover-logs"));
         return JavaProcess.start(TrainerApp.class, List.of("-Xmx1g"), args, logs.resolve(group + ".log"));
