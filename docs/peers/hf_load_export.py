@@ -1,6 +1,8 @@
 """Loads model directories the llmstream trainer wrote with HuggingFace transformers and compares its logits with
 the directory's own model.onnx (onnxruntime, empty past): the check that our config.json + model.safetensors are
-what transformers expects.
+what transformers expects. A directory with a classification head (id2label, score.weight) is also loaded with
+AutoModelForSequenceClassification, whose logits must equal the head's columns of the graph's logits at the last
+position.
 
     python docs/peers/hf_load_export.py DIR [DIR ...]
 
@@ -11,12 +13,13 @@ import sys
 import numpy as np
 import onnxruntime as ort
 import torch
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
 for d in sys.argv[1:]:
     model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
     vocab = model.config.vocab_size
-    ids = np.random.default_rng(0).integers(0, vocab, (2, 12))
+    # below every special id, so no id reads as the padding a sequence classifier skips
+    ids = np.random.default_rng(0).integers(0, min(vocab, 250), (2, 12))
     with torch.no_grad():
         hf = model(torch.tensor(ids)).logits.numpy()
     session = ort.InferenceSession(f"{d}/model.onnx", providers=["CPUExecutionProvider"])
@@ -25,5 +28,12 @@ for d in sys.argv[1:]:
         if i.name.startswith("past_key_values"):
             feeds[i.name] = np.zeros((2, i.shape[1], 0, i.shape[3]), np.float32)
     onnx = session.run(["logits"], feeds)[0]
-    print(f"{d}: {type(model).__name__} max |transformers - onnx| = {np.abs(hf - onnx).max():.2e}"
+    print(f"{d}: {type(model).__name__} max |transformers - onnx| = {np.abs(hf - onnx[..., :vocab]).max():.2e}"
           f" (logits up to {np.abs(hf).max():.1f})")
+    if onnx.shape[-1] > vocab:
+        classifier = AutoModelForSequenceClassification.from_pretrained(d, dtype=torch.float32).eval()
+        with torch.no_grad():
+            classes = classifier(torch.tensor(ids)).logits.numpy()
+        head = onnx[:, -1, vocab:]
+        print(f"{d}: {type(classifier).__name__} {list(classifier.config.id2label.values())}"
+              f" max |transformers - onnx head| = {np.abs(classes - head).max():.2e}")

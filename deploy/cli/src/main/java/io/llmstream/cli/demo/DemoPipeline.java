@@ -101,7 +101,8 @@ public final class DemoPipeline implements AutoCloseable {
         throughput.put("stream", tokens[0] / stageSeconds.get("stream"));
         throughput.put("train", train.tokens() / stageSeconds.get("train"));
         long generated = results.stream().mapToLong(InferenceResult::getGeneratedTokens).sum();
-        throughput.put("inference", generated / stageSeconds.get("inference"));
+        // a classification generates nothing: its rate is results per second
+        throughput.put("inference", (generated > 0 ? generated : results.size()) / stageSeconds.get("inference"));
         Map<String, Double> stages = new LinkedHashMap<>();
         for (String stage : List.of("platform", "corpus", "tokenizer", "stream", "train", "inference")) {
             stages.put(stage, stageSeconds.get(stage));

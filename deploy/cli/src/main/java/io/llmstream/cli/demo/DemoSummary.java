@@ -22,7 +22,7 @@ import java.util.Map;
  * @param errors       results with status ERROR
  * @param accuracy     share of held-out prompts answered correctly; null when the corpus is the user's files
  * @param stageSeconds wall-clock seconds per stage (stream and training overlap: the trainer reads windows as they come)
- * @param throughput   per stage: documents/s, tokens/s, generated tokens/s
+ * @param throughput   per stage: documents/s, tokens/s, generated tokens/s (results/s when nothing is generated)
  * @param samples      a few held-out prompts with what the model generated
  */
 public record DemoSummary(long documents, long tokens, long windows, long trainSteps, double trainLoss, double valLoss,
@@ -99,10 +99,10 @@ public record DemoSummary(long documents, long tokens, long windows, long trainS
         out.flush();
     }
 
-    private static String unit(String stage) {
+    private String unit(String stage) {
         return switch (stage) {
             case "corpus" -> "documents/s";
-            case "inference" -> "generated tokens/s";
+            case "inference" -> generatedTokens > 0 ? "generated tokens/s" : "results/s"; // classification
             default -> "tokens/s";
         };
     }
