@@ -19,11 +19,12 @@ for d in sys.argv[1:]:
     model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
     vocab = model.config.vocab_size
     # below every special id, so no id reads as the padding a sequence classifier skips
-    ids = np.random.default_rng(0).integers(0, min(vocab, 250), (2, 12))
+    length = min(12, getattr(model.config, "n_positions", None) or model.config.max_position_embeddings)
+    ids = np.random.default_rng(0).integers(0, min(vocab, 250), (2, length))
     with torch.no_grad():
         hf = model(torch.tensor(ids)).logits.numpy()
     session = ort.InferenceSession(f"{d}/model.onnx", providers=["CPUExecutionProvider"])
-    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "position_ids": np.tile(np.arange(12), (2, 1))}
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "position_ids": np.tile(np.arange(length), (2, 1))}
     for i in session.get_inputs():
         if i.name.startswith("past_key_values"):
             feeds[i.name] = np.zeros((2, i.shape[1], 0, i.shape[3]), np.float32)
