@@ -152,10 +152,7 @@ public final class KafkaCluster implements KafkaBrokers {
         }
         if (p != null) {
             p.destroy();
-            if (!awaitExit(p, SHUTDOWN_GRACE.toNanos())) {
-                p.destroyForcibly();
-                awaitExit(p);
-            }
+            awaitExitOrKill(p, System.nanoTime() + SHUTDOWN_GRACE.toNanos());
         }
     }
 
@@ -202,11 +199,7 @@ public final class KafkaCluster implements KafkaBrokers {
         // A node whose quorum left first may wait for it forever in its controlled shutdown: past the grace, kill it.
         long deadline = System.nanoTime() + SHUTDOWN_GRACE.toNanos();
         for (Process p : running) {
-            if (!awaitExit(p, Math.max(0, deadline - System.nanoTime()))) {
-                log.warn("node process {} did not stop within {} s; killing it", p.pid(), SHUTDOWN_GRACE.toSeconds());
-                p.destroyForcibly();
-                awaitExit(p);
-            }
+            awaitExitOrKill(p, deadline);
         }
         if (temporary) {
             try {
@@ -269,12 +262,19 @@ public final class KafkaCluster implements KafkaBrokers {
         restarter.start();
     }
 
-    private static boolean awaitExit(Process p, long nanos) {
+    /** Waits for a process told to stop until {@code deadline} ({@link System#nanoTime}), then kills it. */
+    private static void awaitExitOrKill(Process p, long deadline) {
+        boolean exited;
         try {
-            return p.waitFor(nanos, TimeUnit.NANOSECONDS);
+            exited = p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for a broker to exit", e);
+        }
+        if (!exited) {
+            log.warn("node process {} did not stop within {} s; killing it", p.pid(), SHUTDOWN_GRACE.toSeconds());
+            p.destroyForcibly();
+            awaitExit(p);
         }
     }
 

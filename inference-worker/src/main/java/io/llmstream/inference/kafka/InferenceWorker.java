@@ -102,6 +102,8 @@ public final class InferenceWorker implements AutoCloseable {
     private final AvroDeserializer<InferenceRequest> requestReader;
     private final AvroSerializer<InferenceResult> resultWriter;
     private final KafkaConsumer<byte[], byte[]> consumer;
+    /** Built once from the settings: the producer, and any that replaces it, runs on it. */
+    private final Map<String, Object> producerConfig;
     private KafkaProducer<byte[], byte[]> producer;
     private final ModelCatalog catalog;
     private final ConcurrentLinkedQueue<DecoderModel> loaded = new ConcurrentLinkedQueue<>();
@@ -126,9 +128,10 @@ public final class InferenceWorker implements AutoCloseable {
         this.requestReader = AvroDeserializer.specific(InferenceRequest.class, registry);
         this.resultWriter = new AvroSerializer<>(registry, false);
         this.consumer = new KafkaConsumer<>(consumerConfig(settings), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        this.producer = new KafkaProducer<>(producerConfig(settings), new ByteArraySerializer(), new ByteArraySerializer());
-        this.transactionTimeoutMillis = Long.parseLong(String.valueOf(producerConfig(settings)
-                .getOrDefault(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, DEFAULT_TRANSACTION_TIMEOUT_MS)));
+        this.producerConfig = producerConfig(settings);
+        this.producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
+        this.transactionTimeoutMillis = Long.parseLong(String.valueOf(
+                producerConfig.getOrDefault(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, DEFAULT_TRANSACTION_TIMEOUT_MS)));
         PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new WorkerMetrics(meters);
         this.scheduler = new Scheduler<>(settings.limits(), metrics);
@@ -383,7 +386,7 @@ public final class InferenceWorker implements AutoCloseable {
         } catch (RuntimeException e) {
             log.debug("closing the old producer: {}", e.toString());
         }
-        producer = new KafkaProducer<>(producerConfig(settings), new ByteArraySerializer(), new ByteArraySerializer());
+        producer = new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer());
         producer.initTransactions();
     }
 

@@ -14,8 +14,8 @@ import java.util.Optional;
 
 /**
  * A decoder ready to serve: its ONNX Runtime session, the signature read from the graph, its tokenizer, context length,
- * end-of-sequence ids and classification head, if any. Made by {@link ModelLoader}. Immutable and safe to share; the session may run on several
- * threads, though the worker drives it from one.
+ * end-of-sequence ids and classification head, if any. Made by {@link ModelLoader}. Immutable and safe to share; the
+ * session may run on several threads, though the worker drives it from one.
  */
 public final class DecoderModel implements AutoCloseable {
 
