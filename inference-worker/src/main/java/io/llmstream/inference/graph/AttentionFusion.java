@@ -1,7 +1,6 @@
 package io.llmstream.inference.graph;
 
 import io.llmstream.schemas.model.OnnxNames;
-import io.llmstream.schemas.onnx.OnnxProto.AttributeProto;
 import io.llmstream.schemas.onnx.OnnxProto.GraphProto;
 import io.llmstream.schemas.onnx.OnnxProto.ModelProto;
 import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
@@ -45,7 +44,7 @@ final class AttentionFusion {
         }
         GraphProto graph = proto.getGraph();
         GraphIndex g = new GraphIndex(graph);
-        Map<Integer, NodeProto> fusedAt = new HashMap<>();
+        Map<Integer, List<NodeProto>> fusedAt = new HashMap<>();
         Set<Integer> dropped = new HashSet<>();
         for (int layer = 0; g.isInput(OnnxNames.pastKey(layer)); layer++) {
             if (!fuse(g, layer, fusedAt, dropped)) {
@@ -57,13 +56,13 @@ final class AttentionFusion {
         }
         List<NodeProto> nodes = new ArrayList<>();
         nodes.add(OnnxProtos.node("Cast", PREFIX + "cast_mask", List.of(OnnxNames.ATTENTION_MASK), List.of(KEY_PADDING),
-                intAttribute("to", TensorProto.DataType.INT32_VALUE)));
+                GraphIndex.intAttribute("to", TensorProto.DataType.INT32_VALUE)));
         nodes.addAll(g.nodesWith(fusedAt, dropped));
-        return Optional.of(ServingGraph.withMicrosoftOps(proto.toBuilder().setGraph(withoutUnused(nodes, graph)).build()));
+        return Optional.of(ServingGraph.withMicrosoftOps(proto.toBuilder().setGraph(GraphIndex.withoutUnused(nodes, graph)).build()));
     }
 
     /** Matches layer {@code layer}'s attention; on success records its fused node and the nodes it replaces. */
-    private static boolean fuse(GraphIndex g, int layer, Map<Integer, NodeProto> fusedAt, Set<Integer> dropped) {
+    private static boolean fuse(GraphIndex g, int layer, Map<Integer, List<NodeProto>> fusedAt, Set<Integer> dropped) {
         String presentKey = OnnxNames.presentKey(layer);
         String presentValue = OnnxNames.presentValue(layer);
         int keyCache = cacheConcat(g, OnnxNames.pastKey(layer), presentKey);
@@ -86,10 +85,11 @@ final class AttentionFusion {
         int weighted = next(g, softmax, "MatMul");
         int merged = next(g, weighted, "Transpose");
         int output = next(g, merged, "Reshape");
-        if (output < 0 || !GraphIndex.isOp(g.node(keysT), "Transpose") || !hasInts(g.node(keysT), "perm", 0, 1, 3, 2)
+        if (output < 0 || !GraphIndex.isOp(g.node(keysT), "Transpose")
+                || !GraphIndex.hasInts(g.node(keysT), "perm", 0, 1, 3, 2)
                 || !g.node(scores).getInput(1).equals(g.node(keysT).getOutput(0)) || !lastAxis(g.node(softmax))
                 || weighted != valueReaders.get(0) || !g.node(weighted).getInput(1).equals(presentValue)
-                || !hasInts(g.node(merged), "perm", 0, 2, 1, 3)) {
+                || !GraphIndex.hasInts(g.node(merged), "perm", 0, 2, 1, 3)) {
             return false;
         }
         Heads q = splitHeads(g, g.node(scores).getInput(0));
@@ -101,11 +101,10 @@ final class AttentionFusion {
                         List.of(q.source, k.source, v.source, "", KEY_PADDING, "",
                                 OnnxNames.pastKey(layer), OnnxNames.pastValue(layer)),
                         List.of(g.node(output).getOutput(0), presentKey, presentValue),
-                        intAttribute("num_heads", q.heads), intAttribute("unidirectional", 1),
-                        AttributeProto.newBuilder().setName("scale").setType(AttributeProto.AttributeType.FLOAT)
-                                .setF(scale).build())
+                        GraphIndex.intAttribute("num_heads", q.heads), GraphIndex.intAttribute("unidirectional", 1),
+                        GraphIndex.floatAttribute("scale", scale))
                 .toBuilder().setDomain(ServingGraph.MS_DOMAIN).build();
-        fusedAt.put(output, fused);
+        fusedAt.put(output, List.of(fused));
         dropped.addAll(List.of(q.reshape, q.transpose, k.reshape, k.transpose, v.reshape, v.transpose, keyCache,
                 valueCache, keysT, scores, scaled, masked, softmax, weighted, merged, output));
         return true;
@@ -126,7 +125,7 @@ final class AttentionFusion {
     private static Heads splitHeads(GraphIndex g, String value) {
         int transpose = g.producer(value);
         if (transpose < 0 || g.onlyReader(value) < 0 || !GraphIndex.isOp(g.node(transpose), "Transpose")
-                || !hasInts(g.node(transpose), "perm", 0, 2, 1, 3)) {
+                || !GraphIndex.hasInts(g.node(transpose), "perm", 0, 2, 1, 3)) {
             return null;
         }
         int reshape = g.producer(g.node(transpose).getInput(0));
@@ -163,39 +162,5 @@ final class AttentionFusion {
 
     private static boolean lastAxis(NodeProto softmax) {
         return softmax.getAttributeList().stream().allMatch(a -> !a.getName().equals("axis") || a.getI() == -1 || a.getI() == 3);
-    }
-
-    /**
-     * {@code graph} with {@code nodes} in place of its own, less those whose outputs nothing reads (neither a graph
-     * output nor a kept node), and less the initializers no kept node reads (ONNX Runtime would warn of each).
-     */
-    private static GraphProto withoutUnused(List<NodeProto> nodes, GraphProto graph) {
-        Set<String> needed = new HashSet<>();
-        graph.getOutputList().forEach(o -> needed.add(o.getName()));
-        boolean[] keep = new boolean[nodes.size()];
-        for (int i = nodes.size() - 1; i >= 0; i--) {
-            NodeProto n = nodes.get(i);
-            if (n.getOutputList().stream().anyMatch(needed::contains)) {
-                keep[i] = true;
-                needed.addAll(n.getInputList());
-            }
-        }
-        GraphProto.Builder kept = graph.toBuilder().clearNode().clearInitializer();
-        for (int i = 0; i < nodes.size(); i++) {
-            if (keep[i]) {
-                kept.addNode(nodes.get(i));
-            }
-        }
-        graph.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(kept::addInitializer);
-        return kept.build();
-    }
-
-    private static boolean hasInts(NodeProto node, String attribute, long... values) {
-        return node.getAttributeList().stream().anyMatch(a -> a.getName().equals(attribute)
-                && a.getIntsList().equals(java.util.Arrays.stream(values).boxed().toList()));
-    }
-
-    private static AttributeProto intAttribute(String name, long value) {
-        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
     }
 }

@@ -1,11 +1,15 @@
 package io.llmstream.inference.graph;
 
+import io.llmstream.schemas.onnx.OnnxProto.AttributeProto;
 import io.llmstream.schemas.onnx.OnnxProto.GraphProto;
 import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
 import io.llmstream.schemas.onnx.OnnxProto.TensorProto;
 import io.llmstream.schemas.onnx.OnnxProto.ValueInfoProto;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -19,7 +23,7 @@ final class GraphIndex {
     private final Map<String, Integer> producers = new HashMap<>();
     private final Map<String, List<Integer>> readers = new HashMap<>();
     private final Map<String, TensorProto> initializers = new HashMap<>();
-    private final Set<String> inputs = new HashSet<>();
+    private final Map<String, ValueInfoProto> inputs = new HashMap<>();
     private final Set<String> outputs = new HashSet<>();
 
     GraphIndex(GraphProto graph) {
@@ -34,7 +38,7 @@ final class GraphIndex {
             }
         }
         graph.getInitializerList().forEach(t -> initializers.put(t.getName(), t));
-        graph.getInputList().stream().map(ValueInfoProto::getName).forEach(inputs::add);
+        graph.getInputList().forEach(v -> inputs.put(v.getName(), v));
         graph.getOutputList().stream().map(ValueInfoProto::getName).forEach(outputs::add);
     }
 
@@ -68,7 +72,12 @@ final class GraphIndex {
     }
 
     boolean isInput(String name) {
-        return inputs.contains(name);
+        return inputs.containsKey(name);
+    }
+
+    /** The graph input {@code name}, or null. */
+    ValueInfoProto input(String name) {
+        return inputs.get(name);
     }
 
     /** Whether {@code node} is the ONNX (default-domain) operator {@code opType}. */
@@ -77,15 +86,126 @@ final class GraphIndex {
     }
 
     /** The graph's nodes in their order, with {@code replacements} standing in and {@code dropped} left out. */
-    List<NodeProto> nodesWith(Map<Integer, NodeProto> replacements, Set<Integer> dropped) {
+    List<NodeProto> nodesWith(Map<Integer, List<NodeProto>> replacements, Set<Integer> dropped) {
         List<NodeProto> nodes = new ArrayList<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             if (replacements.containsKey(i)) {
-                nodes.add(replacements.get(i));
+                nodes.addAll(replacements.get(i));
             } else if (!dropped.contains(i)) {
                 nodes.add(graph.getNode(i));
             }
         }
         return nodes;
+    }
+
+    /**
+     * The value {@code name} holds when it is fixed: an initializer, or the output of a {@code Constant} node (what
+     * torch.onnx writes for small constants); else null.
+     */
+    TensorProto constant(String name) {
+        TensorProto t = initializers.get(name);
+        if (t != null) {
+            return t;
+        }
+        int at = producer(name);
+        if (at < 0 || !isOp(graph.getNode(at), "Constant")) {
+            return null;
+        }
+        return graph.getNode(at).getAttributeList().stream().filter(a -> a.getName().equals("value")).findFirst()
+                .map(AttributeProto::getT).orElse(null);
+    }
+
+    /** The one number a constant holds (float or integer, in typed or raw data), or null. */
+    static Double scalar(TensorProto t) {
+        if (t == null || t.getDimsList().stream().reduce(1L, (a, b) -> a * b) != 1) {
+            return null;
+        }
+        ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        return switch (t.getDataType()) {
+            case TensorProto.DataType.FLOAT_VALUE -> t.getFloatDataCount() == 1 ? (double) t.getFloatData(0)
+                    : raw.remaining() == Float.BYTES ? (double) raw.getFloat() : null;
+            case TensorProto.DataType.INT64_VALUE -> {
+                long[] v = longs(t);
+                yield v == null ? null : (double) v[0];
+            }
+            default -> null;
+        };
+    }
+
+    /** The values of an int64 constant, or null. */
+    static long[] longs(TensorProto t) {
+        if (t == null || t.getDataType() != TensorProto.DataType.INT64_VALUE) {
+            return null;
+        }
+        if (t.getInt64DataCount() > 0) {
+            return t.getInt64DataList().stream().mapToLong(Long::longValue).toArray();
+        }
+        ByteBuffer raw = t.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
+        long[] v = new long[raw.remaining() / Long.BYTES];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = raw.getLong();
+        }
+        return v;
+    }
+
+    /** Whether {@code node} has the ints attribute {@code attribute} equal to {@code values}. */
+    static boolean hasInts(NodeProto node, String attribute, long... values) {
+        return node.getAttributeList().stream().anyMatch(a -> a.getName().equals(attribute)
+                && a.getIntsList().equals(Arrays.stream(values).boxed().toList()));
+    }
+
+    /** The int attribute {@code attribute} of {@code node}, or {@code otherwise} when it has none. */
+    static long intAttribute(NodeProto node, String attribute, long otherwise) {
+        return node.getAttributeList().stream().filter(a -> a.getName().equals(attribute)).findFirst()
+                .map(AttributeProto::getI).orElse(otherwise);
+    }
+
+    static AttributeProto intAttribute(String name, long value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    static AttributeProto floatAttribute(String name, float value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT).setF(value).build();
+    }
+
+    /**
+     * {@code graph} with {@code nodes} in place of its own, less those whose outputs nothing reads (neither a graph
+     * output nor a kept node), and less the initializers no kept node reads (ONNX Runtime would warn of each).
+     */
+    static GraphProto withoutUnused(List<NodeProto> nodes, GraphProto graph) {
+        Set<String> needed = new HashSet<>();
+        graph.getOutputList().forEach(o -> needed.add(o.getName()));
+        boolean[] keep = new boolean[nodes.size()];
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            NodeProto n = nodes.get(i);
+            if (n.getOutputList().stream().anyMatch(needed::contains)) {
+                keep[i] = true;
+                needed.addAll(n.getInputList());
+            }
+        }
+        GraphProto.Builder kept = graph.toBuilder().clearNode().clearInitializer();
+        for (int i = 0; i < nodes.size(); i++) {
+            if (keep[i]) {
+                kept.addNode(nodes.get(i));
+            }
+        }
+        graph.getInitializerList().stream().filter(t -> needed.contains(t.getName())).forEach(kept::addInitializer);
+        return kept.build();
+    }
+
+    /** Whether every node of {@code graph} comes after the nodes whose outputs it reads, as ONNX requires. */
+    static boolean inOrder(GraphProto graph) {
+        Set<String> produced = new HashSet<>();
+        graph.getNodeList().forEach(n -> produced.addAll(n.getOutputList()));
+        Set<String> ready = new HashSet<>();
+        for (NodeProto n : graph.getNodeList()) {
+            for (String in : n.getInputList()) {
+                if (produced.contains(in) && !ready.contains(in)) {
+                    return false;
+                }
+            }
+            ready.addAll(n.getOutputList());
+        }
+        return true;
     }
 }

@@ -22,7 +22,7 @@ import java.util.function.Function;
 
 /**
  * The worker's variants of a decoder graph. The model directory is untouched: a variant exists only in the session.
- * Up to five edits, made in this order:
+ * Up to seven edits, made in this order:
  * <ul>
  *   <li><b>float16 computed in float32</b> ({@link FloatWidening}), on the CPU only, where ONNX Runtime computes most
  *       float16 ops by casting to float32 and back around each node.</li>
@@ -46,6 +46,11 @@ import java.util.function.Function;
  *       ({@code model.BatchProbe}), not here.</li>
  *   <li><b>Attention fusion</b> ({@link AttentionFusion}), for graphs our trainer exported: each layer's attention
  *       becomes one {@code com.microsoft.MultiHeadAttention}.</li>
+ *   <li><b>Causal mask rebuilt</b> ({@link CausalMask}), for graphs transformers exports: the mask the layers share is
+ *       made from {@code attention_mask} in a dozen nodes instead of the forty-odd of the export.</li>
+ *   <li><b>Grouped-query attention fusion</b> ({@link RotaryAttentionFusion}), for the Llama-family graphs transformers
+ *       exports, on the CPU only: each layer's rotary and attention become ONNX Runtime's {@code RotaryEmbedding}
+ *       and {@code GroupQueryAttention}.</li>
  * </ul>
  * Graphs whose weights live in external data files (which a session made from bytes could not find) are served as
  * they are.
@@ -55,8 +60,13 @@ public final class ServingGraph {
     /** int64 [1]: logits for the last this-many positions; 0 keeps all of them. */
     public static final String LOGITS_TO_KEEP = "llmstream_logits_to_keep";
 
-    /** A graph to serve, and what was edited in it (for the log). */
-    public record Variant(String edits, ModelProto model) {}
+    /**
+     * A graph to serve, and what was edited in it (for the log).
+     *
+     * @param extendsRowByRow whether a pass of several new tokens over a non-empty past must run one row at a time
+     *                        (the ONNX Runtime kernel of {@link RotaryAttentionFusion} takes only one row then)
+     */
+    public record Variant(String edits, ModelProto model, boolean extendsRowByRow) {}
 
     private static final String PREFIX = "llmstream_keep/";
     /** The node that cuts the hidden states to the kept positions. */
@@ -71,8 +81,12 @@ public final class ServingGraph {
     /** The shape of the one-element vectors Slice takes. */
     private static final long[] VECTOR = {1};
 
-    /** An edit and what it is called in the log. */
-    private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {}
+    /** An edit, what it is called in the log, and whether its graph extends rows one at a time. */
+    private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply, boolean extendsRowByRow) {
+        Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {
+            this(name, apply, false);
+        }
+    }
 
     private static final Edit WIDENING = new Edit("float16 computed in float32", FloatWidening::apply);
 
@@ -81,7 +95,12 @@ public final class ServingGraph {
             new Edit("logits of the last positions", ServingGraph::keepLastPositions),
             new Edit("positions cut after the last attention", EarlyPositionCut::apply),
             new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
-            new Edit("attention fusion", AttentionFusion::apply));
+            new Edit("attention fusion", AttentionFusion::apply),
+            new Edit("causal mask rebuilt", CausalMask::apply));
+
+    /** On the CPU only: ONNX Runtime's CUDA kernel of GroupQueryAttention takes other inputs (and was not measured). */
+    private static final Edit GROUPED_ATTENTION = new Edit("grouped-query attention fusion",
+            RotaryAttentionFusion::apply, true);
 
     private ServingGraph() {}
 
@@ -104,17 +123,20 @@ public final class ServingGraph {
         }
         List<Variant> variants = new ArrayList<>();
         List<String> edits = new ArrayList<>();
+        boolean rowByRow = false;
         ModelProto current = proto;
         List<Edit> all = new ArrayList<>(EDITS);
         if (onCpu) {
             all.add(0, WIDENING);
+            all.add(GROUPED_ATTENTION);
         }
         for (Edit edit : all) {
             Optional<ModelProto> next = edit.apply().apply(current);
             if (next.isPresent()) {
                 current = next.get();
                 edits.add(edit.name());
-                variants.add(0, new Variant(String.join(", ", edits), current));
+                rowByRow |= edit.extendsRowByRow();
+                variants.add(0, new Variant(String.join(", ", edits), current, rowByRow));
             }
         }
         return variants;
@@ -164,7 +186,7 @@ public final class ServingGraph {
     static Optional<ModelProto> fuseSkipLayerNorms(ModelProto proto) {
         GraphProto graph = proto.getGraph();
         GraphIndex g = new GraphIndex(graph);
-        Map<Integer, NodeProto> fusedAt = new HashMap<>();
+        Map<Integer, List<NodeProto>> fusedAt = new HashMap<>();
         Set<Integer> dropped = new HashSet<>();
         for (int i = 0; i < graph.getNodeCount(); i++) {
             NodeProto norm = graph.getNode(i);
@@ -200,7 +222,7 @@ public final class ServingGraph {
             NodeProto.Builder fused = OnnxProtos.node("SkipLayerNormalization", FUSED_PREFIX + norm.getName(), inputs,
                     outputs).toBuilder().setDomain(MS_DOMAIN);
             norm.getAttributeList().stream().filter(a -> a.getName().equals("epsilon")).forEach(fused::addAttribute);
-            fusedAt.put(at, fused.build());
+            fusedAt.put(at, List.of(fused.build()));
             dropped.add(i);
         }
         if (fusedAt.isEmpty()) {
@@ -259,7 +281,7 @@ public final class ServingGraph {
                 || node.getOpType().equals("MatMulNBits") && node.getDomain().equals(MS_DOMAIN);
     }
 
-    private static long defaultOpset(ModelProto proto) {
+    static long defaultOpset(ModelProto proto) {
         return proto.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
                 .mapToLong(o -> o.getVersion()).max().orElse(0);
     }

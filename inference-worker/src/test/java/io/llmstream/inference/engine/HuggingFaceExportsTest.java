@@ -1,10 +1,13 @@
 package io.llmstream.inference.engine;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.llmstream.inference.model.DecoderModel;
+import io.llmstream.inference.model.KvCache;
+import io.llmstream.inference.model.ModelRunner;
 import io.llmstream.inference.model.ModelLoader;
 import io.llmstream.inference.model.Precision;
 import io.llmstream.inference.model.RuntimeOptions;
@@ -82,6 +85,12 @@ class HuggingFaceExportsTest {
             boolean keepsLogits = !name.equals("llama-external") && !name.equals("gpt2-merged") && !"int8".equals(variant);
             assertThat(model.graphEdits().contains("logits of the last positions")).as(model.graphEdits())
                     .isEqualTo(keepsLogits);
+            // the Llama-family graphs (rotate-half rotary, grouped-query heads) get one fused attention a layer; Phi-3's
+            // partial-rotary split, GPT-2 and graphs served as exported do not
+            boolean llamaFamily = (name.startsWith("llama") || name.startsWith("qwen2")) && !name.equals("llama-external")
+                    && !"int8".equals(variant);
+            assertThat(model.graphEdits().contains("grouped-query attention fusion")).as(model.graphEdits())
+                    .isEqualTo(llamaFamily);
             assertThat(Arrays.stream(model.eosIds()).boxed().toList())
                     .containsAll(ints(expected.path("eos")).stream().flatMap(a -> Arrays.stream(a).boxed()).toList());
             // float32 graphs: transformers' own tokens. float16 ones, computed in float32: transformers' with its
@@ -111,6 +120,54 @@ class HuggingFaceExportsTest {
                 assertThat(batch.get(i)).as("%s prompt %d in a mixed batch", fixture, i).isEqualTo(alone);
             }
         }
+    }
+
+    /**
+     * ONNX Runtime's GroupQueryAttention takes a pass of several new tokens over a past for one row only, so the
+     * runner splits such passes by row: two rows with pasts of different lengths and 3 and 1 new tokens (the second
+     * padded between its past and its token) must each get the logits they get alone.
+     */
+    @Test
+    void aPassOfSeveralTokensOverAPastGivesEachRowItsLogitsAlone() throws IOException, OrtException {
+        int[][] prompts = {{5, 6, 7, 8, 9}, {10, 11}};
+        int[][] tails = {{20, 21, 22}, {30}};
+        try (DecoderModel model = ModelLoader.load(MODELS.resolve("llama-fp32"), RuntimeOptions.cpu())) {
+            assertThat(model.graphEdits()).contains("grouped-query attention fusion");
+            ModelRunner runner = new ModelRunner(model);
+            KvCache together = runner.newCache();
+            together.reset(2);
+            runner.forward(together, 5, rows(prompts), 1);
+            FloatBuffer both = runner.forward(together, 3, rows(tails), 1);
+            float[][] batched = new float[2][runner.vocab()];
+            for (int r = 0; r < 2; r++) {
+                both.get(runner.logitsAt(r, 2), batched[r]); // the buffer is the runner's until its next pass
+            }
+            for (int r = 0; r < 2; r++) {
+                KvCache cache = runner.newCache();
+                cache.reset(1);
+                runner.forward(cache, prompts[r].length, rows(prompts[r]), 1);
+                FloatBuffer alone = runner.forward(cache, tails[r].length, rows(tails[r]), 1);
+                float[] single = new float[runner.vocab()];
+                alone.get(runner.logitsAt(0, tails[r].length - 1), single);
+                for (int i = 0; i < single.length; i++) {
+                    assertThat(batched[r][i]).as("row %d logit %d", r, i).isCloseTo(single[i], within(1e-4f));
+                }
+            }
+        }
+    }
+
+    private static ModelRunner.Tokens rows(int[]... tokens) {
+        return new ModelRunner.Tokens() {
+            @Override
+            public int count(int row) {
+                return tokens[row].length;
+            }
+
+            @Override
+            public int token(int row, int i) {
+                return tokens[row][i];
+            }
+        };
     }
 
     /**
