@@ -23,9 +23,12 @@ import java.util.Set;
  * keys and values still come from every position (the cache needs them), so only what follows the attention moves.
  *
  * <p>Which nodes work on each position alone is read from their operators (a {@code MatMul} by a weight matrix,
- * element-wise arithmetic with vectors or scalars, a LayerNorm over the last axis); the values cut are then the ones
- * those nodes read from before the cut. That every such value has positions on axis 1 holds for the graphs our
- * exporter writes ({@code producer_name} {@link OnnxNames#PRODUCER}), so only those are edited.
+ * element-wise arithmetic with vectors or scalars, a LayerNorm or a mean over the last axis, as an RMSNorm exports);
+ * the values cut are then the ones those nodes read from before the cut. That every such value has positions on axis
+ * 1 holds for the graphs our exporter writes ({@code producer_name} {@link OnnxNames#PRODUCER}) and for the decoders
+ * transformers exports, whose hidden states are {@code [batch, seq, hidden]} throughout (read here as: a graph fed
+ * {@code input_ids} and {@code attention_mask}); the fixtures of every family served are checked against
+ * transformers' own tokens with this edit made.
  */
 final class EarlyPositionCut {
 
@@ -36,15 +39,16 @@ final class EarlyPositionCut {
     private EarlyPositionCut() {}
 
     /**
-     * The graph with the kept positions cut before the position-wise tail, or empty when it is not ours, keeps every
-     * position's logits, or has no such tail.
+     * The graph with the kept positions cut before the position-wise tail, or empty when it is neither ours nor a
+     * transformers decoder, keeps every position's logits, or has no such tail.
      */
     static Optional<ModelProto> apply(ModelProto proto) {
-        if (!OnnxNames.PRODUCER.equals(proto.getProducerName())) {
-            return Optional.empty();
-        }
         GraphProto graph = proto.getGraph();
         GraphIndex g = new GraphIndex(graph);
+        if (!OnnxNames.PRODUCER.equals(proto.getProducerName())
+                && !(g.isInput(OnnxNames.INPUT_IDS) && g.isInput(OnnxNames.ATTENTION_MASK))) {
+            return Optional.empty();
+        }
         int cut = indexOf(graph, ServingGraph.KEEP_SLICE);
         if (cut < 0) {
             return Optional.empty();
@@ -71,8 +75,7 @@ final class EarlyPositionCut {
                 String in = n.getInput(k);
                 if (in.equals(slice.getOutput(0))) {
                     b.setInput(k, slice.getInput(0));
-                } else if (tail.contains(i) && !in.isEmpty() && g.initializer(in) == null
-                        && !tail.contains(g.producer(in))) {
+                } else if (tail.contains(i) && !in.isEmpty() && !g.isFixed(in) && !tail.contains(g.producer(in))) {
                     String kept = cutValues.get(in);
                     if (kept == null) {
                         kept = PREFIX + in;
@@ -126,10 +129,17 @@ final class EarlyPositionCut {
         if (op.equals("LayerNormalization")) {
             return ServingGraph.isLastAxisLayerNorm(n, g);
         }
+        if (op.equals("ReduceMean")) { // axes as an attribute up to opset 17, as an input from 18
+            long[] axes = n.getInputCount() > 1 ? GraphIndex.longs(g.constant(n.getInput(1)))
+                    : n.getAttributeList().stream().filter(a -> a.getName().equals("axes")).findFirst()
+                            .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).orElse(null);
+            return axes != null && axes.length == 1 && axes[0] == -1 && GraphIndex.intAttribute(n, "keepdims", 1) == 1
+                    && !g.isFixed(n.getInput(0));
+        }
         // operands computed per position, or constants (scalars, vectors) that broadcast over positions alike
         return ELEMENTWISE.contains(op) && n.getInputList().stream().allMatch(in -> {
-            TensorProto t = g.initializer(in);
-            return t == null || t.getDimsCount() <= 1;
+            TensorProto t = g.fixedValue(in);
+            return t == null ? !g.isFixed(in) : t.getDimsCount() <= 1;
         });
     }
 

@@ -115,6 +115,21 @@ final class GraphIndex {
                 .map(AttributeProto::getT).orElse(null);
     }
 
+    /**
+     * The tensor {@code name} holds when it is fixed: a {@link #constant}, or an {@code Identity} of one (transformers
+     * exports shared weights so); else null.
+     */
+    TensorProto fixedValue(String name) {
+        TensorProto t = constant(name);
+        int at = t == null ? producer(name) : -1;
+        return at >= 0 && isOp(graph.getNode(at), "Identity") ? fixedValue(graph.getNode(at).getInput(0)) : t;
+    }
+
+    /** Whether {@code name} holds a fixed value (see {@link #fixedValue}). */
+    boolean isFixed(String name) {
+        return fixedValue(name) != null;
+    }
+
     /** The one number a constant holds (float or integer, in typed or raw data), or null. */
     static Double scalar(TensorProto t) {
         if (t == null || t.getDimsList().stream().reduce(1L, (a, b) -> a * b) != 1) {

@@ -1,6 +1,7 @@
 package io.llmstream.inference.graph;
 
 import io.llmstream.schemas.model.OnnxNames;
+import io.llmstream.schemas.onnx.OnnxProto.AttributeProto;
 import io.llmstream.schemas.onnx.OnnxProto.GraphProto;
 import io.llmstream.schemas.onnx.OnnxProto.ModelProto;
 import io.llmstream.schemas.onnx.OnnxProto.NodeProto;
@@ -20,20 +21,18 @@ import java.util.Set;
 /**
  * One edit of {@link ServingGraph}, for the Llama-family graphs transformers exports through torch.onnx (Llama,
  * Mistral, Qwen2 and their kin, as Optimum and onnx-community ship them): each layer's attention, from the projected
- * q, k and v to the merged heads, becomes two {@code com.microsoft.RotaryEmbedding} (q and k) and one
- * {@code com.microsoft.GroupQueryAttention}, which reads the cache with its own kv heads. In the export that span is
- * some ninety nodes a layer (the rotate-half rotary, the cache Concats, the kv heads repeated to the query heads by
- * Expand, scores, mask, Softmax and the NaN guard, and the shape arithmetic each of those needs), whose fixed cost per
- * node is most of a small batch's decode step.
+ * q, k and v to the merged heads, is rewritten in some twenty nodes where the export has about ninety. The rotary
+ * becomes two {@code com.microsoft.RotaryEmbedding} (q and k) instead of rotate-half arithmetic, and the queries are
+ * grouped by the kv head they share, {@code [batch, kvHeads, groupSize * seq, headDim]}, so one batched MatMul meets the
+ * cached keys and one the values as they are, instead of the cache repeated to the query heads by Expand (with the
+ * shape arithmetic each of those needs). ONNX Runtime's {@code GroupQueryAttention} kernel does the same work, but was
+ * slower on the CPU at every size measured (docs/BENCHMARKS.md) and takes a pass of several new tokens over a past for
+ * one row only.
  *
- * <p>What stays exact: the rotary angles are the graph's own (its cos and sin, [batch, seq, headDim], flattened into
- * a per-pass table the rotary nodes index by row and position), and the additive mask the graph built from
- * {@code attention_mask} goes in as GroupQueryAttention's attention bias, so left padding, padding between past and
- * new tokens and the positions mean what they meant. The kernel is told every row holds all slots
- * ({@code seqlens_k} = total - 1); the bias, not the lengths, hides padding.
- *
- * <p>ONNX Runtime's kernel takes a pass of several new tokens over a non-empty past for one row only; a variant with
- * this edit says so ({@link ServingGraph.Variant#extendsRowByRow}) and the runner runs such passes row by row.
+ * <p>What stays exact: the rotary angles are the graph's own (its cos and sin, {@code [batch, seq, headDim]}, flattened
+ * into a per-pass table the rotary nodes index by row and position); the additive mask the graph built is added to the
+ * scores as before, so left padding, padding between past and new tokens and the positions mean what they meant; the
+ * NaN guard after the Softmax stays where the export had one and its mask could be -inf.
  *
  * <p>The pattern is matched from the cache outputs back to the projections and forward to the merged heads, and every
  * layer must match with the same rotary tables, else the graph is left as it is (Phi-3's partial-rotary split, for
@@ -45,9 +44,7 @@ final class RotaryAttentionFusion {
     private static final String POSITIONS = PREFIX + "row_positions";
     private static final String COS = PREFIX + "cos_table";
     private static final String SIN = PREFIX + "sin_table";
-    private static final String SEQLENS = PREFIX + "seqlens_k";
-    private static final String TOTAL = PREFIX + "total_sequence_length";
-    /** Size, Range and Slice with inputs, scalar Gather: ONNX opset 13 has them all as used here. */
+    /** Size, Range, Slice with inputs and Softmax over the last axis alone: ONNX opset 13 has them all as used here. */
     private static final long MIN_OPSET = 13;
 
     private RotaryAttentionFusion() {}
@@ -80,7 +77,7 @@ final class RotaryAttentionFusion {
             if (fusedAt.isEmpty()) {
                 nodes.addAll(passTables(layer, constants));
             }
-            nodes.addAll(fused(layer));
+            nodes.addAll(fused(layer, constants));
             fusedAt.put(layer.at, nodes);
             dropped.addAll(layer.replaced);
         }
@@ -98,7 +95,8 @@ final class RotaryAttentionFusion {
      * they replace.
      */
     private record Layer(int index, String q, String k, String v, String cos, String sin, String mask, String output,
-                         long heads, long kvHeads, long headDim, float scale, int at, Set<Integer> replaced) {}
+                         long heads, long kvHeads, long headDim, float scale, boolean nanGuard, int at,
+                         Set<Integer> replaced) {}
 
     private static Layer match(GraphIndex g, int layer) {
         long[] cacheShape = fixedDims(g, OnnxNames.pastKey(layer));
@@ -166,7 +164,8 @@ final class RotaryAttentionFusion {
         if (softmax < 0 || !GraphIndex.isOp(g.node(softmax), "Softmax") || !lastAxis(g.node(softmax))) {
             return null;
         }
-        String probabilities = nanGuarded(g, g.node(softmax).getOutput(0), replaced);
+        String softmaxOut = g.node(softmax).getOutput(0);
+        String probabilities = nanGuarded(g, softmaxOut, replaced);
         int weighted = g.onlyReader(probabilities);
         if (weighted < 0 || !GraphIndex.isOp(g.node(weighted), "MatMul")
                 || !g.node(weighted).getInput(1).equals(vHeads)) {
@@ -178,28 +177,83 @@ final class RotaryAttentionFusion {
                 || !GraphIndex.hasInts(g.node(merged), "perm", 0, 2, 1, 3) || !GraphIndex.isOp(g.node(output), "Reshape")) {
             return null;
         }
-        long heads = queryHeads(g, g.node(output).getOutput(0), headDim);
+        long heads = queryHeads(g, g.node(output).getOutput(0), q.input, headDim);
         if (heads <= 0 || heads % kvHeads != 0) {
             return null;
         }
         replaced.addAll(List.of(keysT, scores, masked, softmax, weighted, merged, output));
         return new Layer(layer, q.input, k.input, v, q.cos, q.sin, mask, g.node(output).getOutput(0), heads, kvHeads,
-                headDim, (float) scale, output, replaced);
+                headDim, (float) scale, !probabilities.equals(softmaxOut) && !finiteBias(g, mask), output, replaced);
     }
 
-    /** The fused nodes of one layer: rotary on q and k, then the attention writing the output and the presents. */
-    private static List<NodeProto> fused(Layer l) {
+    /**
+     * The nodes of one layer: rotary on q and k, the new keys and values split into heads and appended to the cache
+     * (the presents), the queries grouped by kv head and scaled, scores against the cached keys viewed per query head
+     * for the mask and the Softmax, then grouped again for the values, and the heads merged.
+     */
+    private static List<NodeProto> fused(Layer l, List<TensorProto> constants) {
         String p = PREFIX + l.index + "/";
-        NodeProto q = rotaryNode(p + "q_rotary", l.q, p + "q");
-        NodeProto k = rotaryNode(p + "k_rotary", l.k, p + "k");
-        NodeProto attention = OnnxProtos.node("GroupQueryAttention", p + "attention",
-                        List.of(p + "q", p + "k", l.v, OnnxNames.pastKey(l.index), OnnxNames.pastValue(l.index), SEQLENS,
-                                TOTAL, "", "", "", l.mask),
-                        List.of(l.output, OnnxNames.presentKey(l.index), OnnxNames.presentValue(l.index)),
-                        GraphIndex.intAttribute("num_heads", l.heads), GraphIndex.intAttribute("kv_num_heads", l.kvHeads),
-                        GraphIndex.floatAttribute("scale", l.scale))
-                .toBuilder().setDomain(ServingGraph.MS_DOMAIN).build();
-        return List.of(q, k, attention);
+        long group = l.heads / l.kvHeads;
+        constants.add(OnnxProtos.int64Tensor(p + "kv_heads_shape", new long[] {4}, 0, 0, l.kvHeads, l.headDim));
+        constants.add(OnnxProtos.int64Tensor(p + "q_heads_shape", new long[] {4}, 0, 0, l.heads, l.headDim));
+        constants.add(OnnxProtos.int64Tensor(p + "grouped_shape", new long[] {4}, 0, l.kvHeads, -1, l.headDim));
+        constants.add(OnnxProtos.int64Tensor(p + "scores_shape", new long[] {4}, 0, l.heads, -1, 0));
+        constants.add(OnnxProtos.int64Tensor(p + "grouped_scores_shape", new long[] {4}, 0, l.kvHeads, -1, 0));
+        constants.add(OnnxProtos.int64Tensor(p + "heads_shape", new long[] {4}, 0, l.heads, -1, l.headDim));
+        constants.add(OnnxProtos.int64Tensor(p + "merged_shape", new long[] {3}, 0, 0, l.heads * l.headDim));
+        constants.add(TensorProto.newBuilder().setName(p + "scale").setDataType(TensorProto.DataType.FLOAT_VALUE)
+                .addFloatData(l.scale).build());
+        List<NodeProto> nodes = new ArrayList<>(List.of(
+                rotaryNode(p + "q_rotary", l.q, p + "q"),
+                rotaryNode(p + "k_rotary", l.k, p + "k"),
+                node("Reshape", p + "k_heads", p + "k", p + "kv_heads_shape"),
+                transpose(p + "k_new", p + "k_heads", 0, 2, 1, 3),
+                concat(OnnxNames.presentKey(l.index), OnnxNames.pastKey(l.index), p + "k_new"),
+                node("Reshape", p + "v_heads", l.v, p + "kv_heads_shape"),
+                transpose(p + "v_new", p + "v_heads", 0, 2, 1, 3),
+                concat(OnnxNames.presentValue(l.index), OnnxNames.pastValue(l.index), p + "v_new"),
+                node("Reshape", p + "q_heads", p + "q", p + "q_heads_shape"),
+                transpose(p + "q_by_head", p + "q_heads", 0, 2, 1, 3),
+                node("Reshape", p + "q_grouped", p + "q_by_head", p + "grouped_shape"),
+                node("Mul", p + "q_scaled", p + "q_grouped", p + "scale"),
+                transpose(p + "keys_t", OnnxNames.presentKey(l.index), 0, 1, 3, 2),
+                node("MatMul", p + "grouped_scores", p + "q_scaled", p + "keys_t"),
+                node("Reshape", p + "scores", p + "grouped_scores", p + "scores_shape"),
+                node("Add", p + "masked", p + "scores", l.mask),
+                OnnxProtos.node("Softmax", p + "softmax", List.of(p + "masked"), List.of(p + "probabilities"),
+                        GraphIndex.intAttribute("axis", -1))));
+        String probabilities = p + "probabilities";
+        if (l.nanGuard) { // rows that mask every key (padding) would be NaN with a -inf mask, and 0 * NaN spreads
+            constants.add(TensorProto.newBuilder().setName(p + "zero").setDataType(TensorProto.DataType.FLOAT_VALUE)
+                    .addFloatData(0f).build());
+            nodes.add(node("IsNaN", p + "nan", probabilities));
+            nodes.add(node("Where", p + "guarded", p + "nan", p + "zero", probabilities));
+            probabilities = p + "guarded";
+        }
+        nodes.addAll(List.of(
+                node("Reshape", p + "grouped_probabilities", probabilities, p + "grouped_scores_shape"),
+                node("MatMul", p + "grouped_output", p + "grouped_probabilities", OnnxNames.presentValue(l.index)),
+                node("Reshape", p + "output_heads", p + "grouped_output", p + "heads_shape"),
+                transpose(p + "output_by_position", p + "output_heads", 0, 2, 1, 3),
+                OnnxProtos.node("Reshape", p + "merged", List.of(p + "output_by_position", p + "merged_shape"),
+                        List.of(l.output))));
+        return nodes;
+    }
+
+    /** A node whose one output is named after it. */
+    private static NodeProto node(String op, String name, String... inputs) {
+        return OnnxProtos.node(op, name, List.of(inputs), List.of(name));
+    }
+
+    private static NodeProto transpose(String name, String input, long... perm) {
+        return OnnxProtos.node("Transpose", name, List.of(input), List.of(name), AttributeProto.newBuilder()
+                .setName("perm").setType(AttributeProto.AttributeType.INTS)
+                .addAllInts(java.util.Arrays.stream(perm).boxed().toList()).build());
+    }
+
+    private static NodeProto concat(String output, String past, String added) {
+        return OnnxProtos.node("Concat", output + "/concat", List.of(past, added), List.of(output),
+                GraphIndex.intAttribute("axis", 2));
     }
 
     private static NodeProto rotaryNode(String name, String input, String output) {
@@ -208,9 +262,8 @@ final class RotaryAttentionFusion {
     }
 
     /**
-     * What every layer's fused nodes read, computed once a pass: the first halves of the graph's cos and sin as
-     * tables of {@code batch * seq} rows, each token's row index into them ({@code [batch, seq]}), and the lengths
-     * GroupQueryAttention wants (every row holds all {@code total} slots).
+     * What every layer's rotary nodes read, computed once a pass: the first halves of the graph's cos and sin as
+     * tables of {@code batch * seq} rows, and each token's row index into them ({@code [batch, seq]}).
      */
     private static List<NodeProto> passTables(Layer l, List<TensorProto> constants) {
         String p = PREFIX;
@@ -220,7 +273,6 @@ final class RotaryAttentionFusion {
         constants.add(OnnxProtos.int64Tensor(p + "table_shape", new long[] {2}, -1, l.headDim / 2));
         constants.add(OnnxProtos.int64Tensor(p + "zero", new long[] {}, 0));
         constants.add(OnnxProtos.int64Tensor(p + "one", new long[] {}, 1));
-        int int32 = TensorProto.DataType.INT32_VALUE;
         return List.of(
                 OnnxProtos.node("Slice", p + "cos_half", List.of(l.cos, p + "zero_vector", p + "half", p + "last_axis"),
                         List.of(p + "cos_half")),
@@ -233,16 +285,7 @@ final class RotaryAttentionFusion {
                         List.of(p + "token_index")),
                 OnnxProtos.node("Shape", p + "ids_shape", List.of(OnnxNames.INPUT_IDS), List.of(p + "ids_shape")),
                 OnnxProtos.node("Reshape", p + "row_positions", List.of(p + "token_index", p + "ids_shape"),
-                        List.of(POSITIONS)),
-                OnnxProtos.node("Shape", p + "mask_shape", List.of(OnnxNames.ATTENTION_MASK), List.of(p + "mask_shape")),
-                OnnxProtos.node("Gather", p + "total", List.of(p + "mask_shape", p + "one"), List.of(p + "total")),
-                OnnxProtos.node("Cast", p + "total32", List.of(p + "total"), List.of(TOTAL),
-                        GraphIndex.intAttribute("to", int32)),
-                OnnxProtos.node("Sub", p + "last_slot", List.of(p + "total", p + "one"), List.of(p + "last_slot")),
-                OnnxProtos.node("Gather", p + "rows", List.of(p + "ids_shape", p + "zero_vector"), List.of(p + "rows")),
-                OnnxProtos.node("Expand", p + "seqlens64", List.of(p + "last_slot", p + "rows"), List.of(p + "seqlens64")),
-                OnnxProtos.node("Cast", p + "seqlens", List.of(p + "seqlens64"), List.of(SEQLENS),
-                        GraphIndex.intAttribute("to", int32)));
+                        List.of(POSITIONS)));
     }
 
     /** {@code x * cos + rotate_half(x) * sin} over heads split off {@code input}, with the cos and sin it reads. */
@@ -438,23 +481,52 @@ final class RotaryAttentionFusion {
     }
 
     /**
-     * The query heads, from the width of the output projection that reads the merged heads: a MatMul by a weight
-     * initializer {@code [heads * headDim, hidden]}, or a 4-bit {@code MatMulNBits} with input width {@code K}.
+     * Whether the mask is {@code Where(visible, 0, m)} with {@code m} finite: then a row that masks every key gets even
+     * weights, not NaN, and needs no guard.
      */
-    private static long queryHeads(GraphIndex g, String merged, long headDim) {
-        int projection = g.onlyReader(merged);
-        if (projection < 0) {
-            return -1;
+    private static boolean finiteBias(GraphIndex g, String mask) {
+        int where = g.producer(mask);
+        if (where < 0 || !GraphIndex.isOp(g.node(where), "Where")) {
+            return false;
         }
-        NodeProto n = g.node(projection);
-        long width = -1;
-        if (GraphIndex.isOp(n, "MatMul") && n.getInput(0).equals(merged)) {
-            TensorProto w = g.initializer(n.getInput(1));
-            width = w != null && w.getDimsCount() == 2 ? w.getDims(0) : -1;
-        } else if (n.getOpType().equals("MatMulNBits") && n.getDomain().equals(ServingGraph.MS_DOMAIN)) {
-            width = GraphIndex.intAttribute(n, "K", -1);
+        Double visible = GraphIndex.scalar(g.constant(g.node(where).getInput(1)));
+        Double hidden = GraphIndex.scalar(g.constant(g.node(where).getInput(2)));
+        return visible != null && visible == 0 && hidden != null && Double.isFinite(hidden);
+    }
+
+    /**
+     * The query heads, from the width of a projection's weights: the output projection reading the merged heads
+     * (maybe through the cut to the kept positions), a MatMul by {@code [heads * headDim, hidden]} or a 4-bit
+     * {@code MatMulNBits} of input width {@code K}; else the q projection, a MatMul by {@code [hidden, heads * headDim]}
+     * maybe plus a bias, or a {@code MatMulNBits} of output width {@code N}.
+     */
+    private static long queryHeads(GraphIndex g, String merged, String q, long headDim) {
+        int reader = g.onlyReader(merged);
+        if (reader >= 0 && GraphIndex.isOp(g.node(reader), "Slice")) {
+            reader = g.onlyReader(g.node(reader).getOutput(0));
+        }
+        long width = reader < 0 ? -1 : weightWidth(g, g.node(reader), true);
+        if (width < 0) {
+            int projection = g.producer(q);
+            if (projection >= 0 && GraphIndex.isOp(g.node(projection), "Add")) {
+                NodeProto bias = g.node(projection);
+                projection = g.producer(g.isFixed(bias.getInput(0)) ? bias.getInput(1) : bias.getInput(0));
+            }
+            width = projection < 0 ? -1 : weightWidth(g, g.node(projection), false);
         }
         return width > 0 && width % headDim == 0 ? width / headDim : -1;
+    }
+
+    /** The input ({@code in}) or output width of a projection by a weight initializer, plain or 4-bit, or -1. */
+    private static long weightWidth(GraphIndex g, NodeProto n, boolean in) {
+        if (GraphIndex.isOp(n, "MatMul") && n.getInputCount() == 2) {
+            TensorProto w = g.initializer(n.getInput(1));
+            return w != null && w.getDimsCount() == 2 ? w.getDims(in ? 0 : 1) : -1;
+        }
+        if (n.getOpType().equals("MatMulNBits") && n.getDomain().equals(ServingGraph.MS_DOMAIN)) {
+            return GraphIndex.intAttribute(n, in ? "K" : "N", -1);
+        }
+        return -1;
     }
 
     /** The node writing {@code present} as Concat(past, new heads) on the slot axis (past maybe passed through a one-input Concat), or -1. */

@@ -49,8 +49,8 @@ import java.util.function.Function;
  *   <li><b>Causal mask rebuilt</b> ({@link CausalMask}), for graphs transformers exports: the mask the layers share is
  *       made from {@code attention_mask} in a dozen nodes instead of the forty-odd of the export.</li>
  *   <li><b>Grouped-query attention fusion</b> ({@link RotaryAttentionFusion}), for the Llama-family graphs transformers
- *       exports, on the CPU only: each layer's rotary and attention become ONNX Runtime's {@code RotaryEmbedding}
- *       and {@code GroupQueryAttention}.</li>
+ *       exports: each layer's rotary becomes ONNX Runtime's {@code RotaryEmbedding} and its attention reads the
+ *       grouped kv heads without repeating them.</li>
  * </ul>
  * Graphs whose weights live in external data files (which a session made from bytes could not find) are served as
  * they are.
@@ -60,13 +60,8 @@ public final class ServingGraph {
     /** int64 [1]: logits for the last this-many positions; 0 keeps all of them. */
     public static final String LOGITS_TO_KEEP = "llmstream_logits_to_keep";
 
-    /**
-     * A graph to serve, and what was edited in it (for the log).
-     *
-     * @param extendsRowByRow whether a pass of several new tokens over a non-empty past must run one row at a time
-     *                        (the ONNX Runtime kernel of {@link RotaryAttentionFusion} takes only one row then)
-     */
-    public record Variant(String edits, ModelProto model, boolean extendsRowByRow) {}
+    /** A graph to serve, and what was edited in it (for the log). */
+    public record Variant(String edits, ModelProto model) {}
 
     private static final String PREFIX = "llmstream_keep/";
     /** The node that cuts the hidden states to the kept positions. */
@@ -81,12 +76,8 @@ public final class ServingGraph {
     /** The shape of the one-element vectors Slice takes. */
     private static final long[] VECTOR = {1};
 
-    /** An edit, what it is called in the log, and whether its graph extends rows one at a time. */
-    private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply, boolean extendsRowByRow) {
-        Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {
-            this(name, apply, false);
-        }
-    }
+    /** An edit and what it is called in the log. */
+    private record Edit(String name, Function<ModelProto, Optional<ModelProto>> apply) {}
 
     private static final Edit WIDENING = new Edit("float16 computed in float32", FloatWidening::apply);
 
@@ -96,11 +87,8 @@ public final class ServingGraph {
             new Edit("positions cut after the last attention", EarlyPositionCut::apply),
             new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
             new Edit("attention fusion", AttentionFusion::apply),
-            new Edit("causal mask rebuilt", CausalMask::apply));
-
-    /** On the CPU only: ONNX Runtime's CUDA kernel of GroupQueryAttention takes other inputs (and was not measured). */
-    private static final Edit GROUPED_ATTENTION = new Edit("grouped-query attention fusion",
-            RotaryAttentionFusion::apply, true);
+            new Edit("causal mask rebuilt", CausalMask::apply),
+            new Edit("grouped-query attention fusion", RotaryAttentionFusion::apply));
 
     private ServingGraph() {}
 
@@ -123,20 +111,17 @@ public final class ServingGraph {
         }
         List<Variant> variants = new ArrayList<>();
         List<String> edits = new ArrayList<>();
-        boolean rowByRow = false;
         ModelProto current = proto;
         List<Edit> all = new ArrayList<>(EDITS);
         if (onCpu) {
             all.add(0, WIDENING);
-            all.add(GROUPED_ATTENTION);
         }
         for (Edit edit : all) {
             Optional<ModelProto> next = edit.apply().apply(current);
             if (next.isPresent()) {
                 current = next.get();
                 edits.add(edit.name());
-                rowByRow |= edit.extendsRowByRow();
-                variants.add(0, new Variant(String.join(", ", edits), current, rowByRow));
+                variants.add(0, new Variant(String.join(", ", edits), current));
             }
         }
         return variants;

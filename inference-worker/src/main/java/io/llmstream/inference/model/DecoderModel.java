@@ -34,12 +34,10 @@ public final class DecoderModel implements AutoCloseable {
     private final int[] eosIds;
     private final ClassificationHead classificationHead;
     private final String graphEdits;
-    private final boolean extendsRowByRow;
 
     DecoderModel(String name, String version, Path directory, Path graphFile, OrtEnvironment env, OrtSession session,
                          ExecutionProvider provider, ModelSignature signature, Tokenizer tokenizer, int contextLength,
-                         int[] eosIds, ClassificationHead classificationHead, String graphEdits,
-                         boolean extendsRowByRow) {
+                         int[] eosIds, ClassificationHead classificationHead, String graphEdits) {
         this.name = name;
         this.version = version;
         this.directory = directory;
@@ -53,7 +51,6 @@ public final class DecoderModel implements AutoCloseable {
         this.eosIds = eosIds;
         this.classificationHead = classificationHead;
         this.graphEdits = graphEdits;
-        this.extendsRowByRow = extendsRowByRow;
     }
 
     public String name() {
@@ -126,11 +123,6 @@ public final class DecoderModel implements AutoCloseable {
     /** What the session's graph changed from the file (a serving variant), or that it is the file as exported. */
     public String graphEdits() {
         return graphEdits;
-    }
-
-    /** Whether a pass of several new tokens over a non-empty past runs one row at a time (see ServingGraph.Variant). */
-    boolean extendsRowByRow() {
-        return extendsRowByRow;
     }
 
     public OrtEnvironment environment() {

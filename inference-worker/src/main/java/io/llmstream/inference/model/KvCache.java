@@ -71,24 +71,18 @@ public final class KvCache {
         return precision;
     }
 
-    /**
-     * The past of rows {@code [from, from + n)} of tensor {@code t} (layer * 2 + 0 for keys, + 1 for values), sized
-     * for the current slots.
-     */
-    ByteBuffer past(int t, int from, int n) {
-        return slice(current[t], from * slots * slotBytes, n * slots * slotBytes);
+    /** The past of tensor {@code t} (layer * 2 + 0 for keys, + 1 for values), sized for the current slots. */
+    ByteBuffer past(int t) {
+        return view(current[t], rows * slots * slotBytes);
     }
 
-    /**
-     * Where the present of rows {@code [from, from + n)} of tensor {@code t} goes when {@code newSlots} slots result
-     * from the next forward pass.
-     */
-    ByteBuffer present(int t, int newSlots, int from, int n) {
+    /** Where the present of tensor {@code t} goes when {@code newSlots} slots result from the next forward pass. */
+    ByteBuffer present(int t, int newSlots) {
         int size = rows * newSlots * slotBytes;
         if (spare[t].capacity() < size) {
             spare[t] = bytes(grow(spare[t].capacity(), size));
         }
-        return slice(spare[t], from * newSlots * slotBytes, n * newSlots * slotBytes);
+        return view(spare[t], size);
     }
 
     /** After a forward pass: the presents become the past, {@code newSlots} long; row r gained {@code added[r]} tokens. */
@@ -177,12 +171,7 @@ public final class KvCache {
     }
 
     static ByteBuffer view(ByteBuffer buffer, int size) {
-        return slice(buffer, 0, size);
-    }
-
-    /** Bytes {@code [at, at + size)} of {@code buffer} as a buffer of their own (position 0), in native order. */
-    static ByteBuffer slice(ByteBuffer buffer, int at, int size) {
-        return buffer.duplicate().position(at).limit(at + size).slice().order(ByteOrder.nativeOrder());
+        return buffer.duplicate().order(ByteOrder.nativeOrder()).position(0).limit(size);
     }
 
     static FloatBuffer allocate(int floats) {

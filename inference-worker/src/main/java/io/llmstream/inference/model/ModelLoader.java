@@ -187,7 +187,7 @@ public final class ModelLoader {
                 }
             }
             return new DecoderModel(name, version, dir, graph.file(), env, opened.session(), opened.provider(), signature,
-                    tokenizer, contextLength, eosIds.clone(), head, graph.edits(), graph.extendsRowByRow());
+                    tokenizer, contextLength, eosIds.clone(), head, graph.edits());
         } catch (OrtException | RuntimeException e) {
             closeQuietly(opened.session());
             if (e instanceof ModelLoadException m) {
@@ -204,7 +204,7 @@ public final class ModelLoader {
      *
      * @param edits what the variant changed, for the log
      */
-    private record GraphSource(String edits, Path file, SessionOpener opener, boolean extendsRowByRow) {}
+    private record GraphSource(String edits, Path file, SessionOpener opener) {}
 
     private interface SessionOpener {
         OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
@@ -220,8 +220,7 @@ public final class ModelLoader {
             if (Files.size(onnx) <= MAX_VARIANT_BYTES) {
                 for (ServingGraph.Variant variant : ServingGraph.variants(Files.readAllBytes(onnx), onCpu)) {
                     sources.add(new GraphSource(variant.edits(), onnx,
-                            (env, options) -> env.createSession(variant.model().toByteArray(), options),
-                            variant.extendsRowByRow()));
+                            (env, options) -> env.createSession(variant.model().toByteArray(), options)));
                 }
             }
         } catch (IOException e) {
@@ -233,7 +232,7 @@ public final class ModelLoader {
                     onnx);
         }
         sources.add(new GraphSource("the graph as exported", onnx,
-                (env, options) -> env.createSession(onnx.toString(), options), false));
+                (env, options) -> env.createSession(onnx.toString(), options)));
         return sources;
     }
 

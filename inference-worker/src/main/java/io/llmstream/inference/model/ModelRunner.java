@@ -24,8 +24,7 @@ import java.util.Map;
  * outputs), and hands the logits back as a buffer view. Row {@code r} of a pass takes {@code tokens.count(r)} new tokens
  * left-padded to the pass's width; position ids continue each row's real tokens ({@code cumsum(mask) - 1}, 1 on padding).
  * A pass asks for the logits of its last {@code keep} columns; graphs with {@link ServingGraph#LOGITS_TO_KEEP} or
- * {@code num_logits_to_keep} compute only those, others compute all and the rest are ignored. A graph that takes several
- * new tokens over a past for one row only ({@link DecoderModel#extendsRowByRow}) gets such passes row by row.
+ * {@code num_logits_to_keep} compute only those, others compute all and the rest are ignored.
  *
  * <p>Not thread-safe: one thread drives a runner.
  */
@@ -157,52 +156,26 @@ public final class ModelRunner {
             }
             added[r] = n;
         }
-        int count = rows * columns * vocab;
-        FloatBuffer out = KvCache.view(logits, count);
-        if (rows > 1 && past > 0 && width > 1 && model.extendsRowByRow()) {
-            for (int r = 0; r < rows; r++) {
-                run(cache, r, 1, width, total, columns);
-            }
-        } else {
-            run(cache, 0, rows, width, total, columns);
-        }
-        Precision precision = model.signature().logitsPrecision();
-        if (precision != Precision.FLOAT32) {
-            precision.widen(KvCache.view(narrowLogits, count * precision.bytes), out, count);
-        }
-        cache.advance(total, added);
-        passWidth = width;
-        logitColumns = columns;
-        return out;
-    }
-
-    /**
-     * Runs rows {@code [from, from + n)} of the pass whose inputs {@link #forward} wrote: each tensor is a view of
-     * those rows in the buffers, so a pass split by rows writes the same presents and logits as one run would.
-     */
-    private void run(KvCache cache, int from, int n, int width, int total, int columns) throws OrtException {
         var env = model.environment();
         ModelSignature s = model.signature();
         OnnxJavaType cacheType = cache.precision().type;
-        int past = cache.slots();
-        tokenShape[0] = n;
+        tokenShape[0] = rows;
         tokenShape[1] = width;
-        maskShape[0] = n;
+        maskShape[0] = rows;
         maskShape[1] = total;
-        pastShape[0] = n;
+        pastShape[0] = rows;
         pastShape[1] = s.kvHeads();
         pastShape[2] = past;
         pastShape[3] = s.headDim();
         System.arraycopy(pastShape, 0, presentShape, 0, 4);
         presentShape[2] = total;
-        logitShape[0] = n;
+        logitShape[0] = rows;
         logitShape[1] = columns;
         logitShape[2] = vocab;
         try {
-            inputs.put(OnnxNames.INPUT_IDS, track(OnnxTensor.createTensor(env, rows(ids, from, n, width), tokenShape)));
-            inputs.put(OnnxNames.ATTENTION_MASK, track(OnnxTensor.createTensor(env, rows(mask, from, n, total),
-                    maskShape)));
-            if (s.keepsLogits()) {
+            inputs.put(OnnxNames.INPUT_IDS, track(OnnxTensor.createTensor(env, view(ids, rows * width), tokenShape)));
+            inputs.put(OnnxNames.ATTENTION_MASK, track(OnnxTensor.createTensor(env, view(mask, rows * total), maskShape)));
+            if (keeps) {
                 keepInput.put(0, columns);
                 inputs.put(s.logitsToKeep(), track(OnnxTensor.createTensor(env, keepInput, keepShape)));
             }
@@ -210,25 +183,29 @@ public final class ModelRunner {
                 inputs.put(OnnxNames.USE_CACHE_BRANCH, track(OnnxTensor.createTensor(env, CACHE_BRANCH)));
             }
             if (s.positionIds()) {
-                inputs.put(OnnxNames.POSITION_IDS, track(OnnxTensor.createTensor(env, rows(positions, from, n, width),
-                        tokenShape)));
+                inputs.put(OnnxNames.POSITION_IDS, track(OnnxTensor.createTensor(env, view(positions, rows * width), tokenShape)));
             }
             for (int t = 0; t < pastNames.length; t++) {
-                inputs.put(pastNames[t], track(OnnxTensor.createTensor(env, cache.past(t, from, n), pastShape,
+                inputs.put(pastNames[t], track(OnnxTensor.createTensor(env, cache.past(t), pastShape, cacheType)));
+                outputs.put(presentNames[t], track(OnnxTensor.createTensor(env, cache.present(t, total), presentShape,
                         cacheType)));
-                outputs.put(presentNames[t], track(OnnxTensor.createTensor(env, cache.present(t, total, from, n),
-                        presentShape, cacheType)));
             }
-            int rowLogits = columns * vocab;
+            int count = rows * columns * vocab;
+            FloatBuffer out = KvCache.view(logits, count);
             Precision precision = s.logitsPrecision();
-            outputs.put(OnnxNames.LOGITS, track(precision == Precision.FLOAT32
-                    ? OnnxTensor.createTensor(env, logits.duplicate().position(from * rowLogits)
-                            .limit((from + n) * rowLogits).slice(), logitShape)
-                    : OnnxTensor.createTensor(env, KvCache.slice(narrowLogits, from * rowLogits * precision.bytes,
-                            n * rowLogits * precision.bytes), logitShape, precision.type)));
+            ByteBuffer narrow = precision == Precision.FLOAT32 ? null : KvCache.view(narrowLogits, count * precision.bytes);
+            outputs.put(OnnxNames.LOGITS, track(narrow == null ? OnnxTensor.createTensor(env, out, logitShape)
+                    : OnnxTensor.createTensor(env, narrow, logitShape, precision.type)));
             try (OrtSession.Result ignored = model.session().run(inputs, outputs)) {
                 // the outputs are ours (pinned): the result owns nothing
             }
+            if (narrow != null) {
+                precision.widen(narrow, out, count);
+            }
+            cache.advance(total, added);
+            passWidth = width;
+            logitColumns = columns;
+            return out;
         } finally {
             for (OnnxTensor t : open) {
                 t.close();
@@ -270,9 +247,8 @@ public final class ModelRunner {
         }
     }
 
-    /** Rows {@code [from, from + n)} of a buffer of rows of {@code width} values. */
-    private static LongBuffer rows(LongBuffer buffer, int from, int n, int width) {
-        return buffer.duplicate().position(from * width).limit((from + n) * width).slice();
+    private static LongBuffer view(LongBuffer buffer, int count) {
+        return buffer.duplicate().position(0).limit(count);
     }
 
     private static LongBuffer longs(int count) {

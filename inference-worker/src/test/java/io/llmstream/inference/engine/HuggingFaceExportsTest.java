@@ -123,9 +123,9 @@ class HuggingFaceExportsTest {
     }
 
     /**
-     * ONNX Runtime's GroupQueryAttention takes a pass of several new tokens over a past for one row only, so the
-     * runner splits such passes by row: two rows with pasts of different lengths and 3 and 1 new tokens (the second
-     * padded between its past and its token) must each get the logits they get alone.
+     * A pass of several new tokens over a past through the fused attention (as label scoring makes): two rows with
+     * pasts of different lengths and 3 and 1 new tokens (the second padded between its past and its token) must each
+     * get the logits they get alone.
      */
     @Test
     void aPassOfSeveralTokensOverAPastGivesEachRowItsLogitsAlone() throws IOException, OrtException {
