@@ -52,8 +52,10 @@ import java.util.function.Function;
  *       exports: each layer's rotary becomes ONNX Runtime's {@code RotaryEmbedding} and its attention reads the
  *       grouped kv heads without repeating them.</li>
  * </ul>
- * Graphs whose weights live in external data files (which a session made from bytes could not find) are served as
- * they are.
+ * A graph whose weights live in external data files is edited too (the edits read shapes and small inline constants,
+ * never the weights, and add no weights of their own), except for the float16 widening, which would need the weights'
+ * values; the session made from the edited bytes finds the files through the model's folder (see {@code
+ * model.ModelLoader}).
  */
 public final class ServingGraph {
 
@@ -95,7 +97,7 @@ public final class ServingGraph {
     /**
      * The variants of {@code model} to try, best first: every edit that applies, then one fewer at a time, the last
      * made first (in case a fusion's rule does not hold for this graph). Empty when no edit applies, or the bytes do
-     * not parse (ONNX Runtime will say what is wrong with them), or the weights are external.
+     * not parse (ONNX Runtime will say what is wrong with them).
      *
      * @param onCpu whether the session runs on the CPU, where a float16 graph is computed in float32
      */
@@ -106,14 +108,11 @@ public final class ServingGraph {
         } catch (InvalidProtocolBufferException e) {
             return List.of();
         }
-        if (usesExternalData(proto.getGraph())) {
-            return List.of();
-        }
         List<Variant> variants = new ArrayList<>();
         List<String> edits = new ArrayList<>();
         ModelProto current = proto;
         List<Edit> all = new ArrayList<>(EDITS);
-        if (onCpu) {
+        if (onCpu && !usesExternalData(proto.getGraph())) {
             all.add(0, WIDENING);
         }
         for (Edit edit : all) {

@@ -210,6 +210,9 @@ public final class ModelLoader {
         OrtSession open(OrtEnvironment env, OrtSession.SessionOptions options) throws OrtException;
     }
 
+    /** ONNX Runtime's session option: where external data files are found for a model given as bytes. */
+    private static final String EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path";
+
     /** Graphs above this size are served from the file as they are, not parsed into a variant on the heap. */
     private static final long MAX_VARIANT_BYTES = 1L << 30;
 
@@ -218,18 +221,21 @@ public final class ModelLoader {
         List<GraphSource> sources = new ArrayList<>();
         try {
             if (Files.size(onnx) <= MAX_VARIANT_BYTES) {
+                String folder = onnx.toAbsolutePath().getParent().toString();
                 for (ServingGraph.Variant variant : ServingGraph.variants(Files.readAllBytes(onnx), onCpu)) {
-                    sources.add(new GraphSource(variant.edits(), onnx,
-                            (env, options) -> env.createSession(variant.model().toByteArray(), options)));
+                    sources.add(new GraphSource(variant.edits(), onnx, (env, options) -> {
+                        // a session made from bytes has no path to resolve external data files against
+                        options.addConfigEntry(EXTERNAL_DATA_FOLDER, folder);
+                        return env.createSession(variant.model().toByteArray(), options);
+                    }));
                 }
             }
         } catch (IOException e) {
             throw new ModelLoadException("cannot read " + onnx + ": " + e.getMessage(), e);
         }
         if (sources.isEmpty()) {
-            log.info("{}: served as exported, logits for every position (the file is over 1 GiB, or the graph's output "
-                    + "projection is not a MatMul and no LayerNorm sums a residual, or its weights are external)",
-                    onnx);
+            log.info("{}: served as exported, logits for every position (the file is over 1 GiB, or no serving edit "
+                    + "applies to the graph)", onnx);
         }
         sources.add(new GraphSource("the graph as exported", onnx,
                 (env, options) -> env.createSession(onnx.toString(), options)));

@@ -79,16 +79,15 @@ class HuggingFaceExportsTest {
             // on the CPU a float16 graph is computed in float32 (ONNX Runtime's CPU kernels cast around most ops)
             assertThat(model.graphEdits().contains("float16 computed in float32")).as(model.graphEdits())
                     .isEqualTo(float16File);
-            // the prefill's logits edit applies wherever the output projection is a MatMul, 4-bit ones included, and the
-            // weights are inline (int8's head is a rescaling Mul, a merged decoder's lies inside its If branches, external
-            // weights are served from the file as they are)
-            boolean keepsLogits = !name.equals("llama-external") && !name.equals("gpt2-merged") && !"int8".equals(variant);
+            // the prefill's logits edit applies wherever the output projection is a MatMul, 4-bit ones included, and to
+            // graphs with external weights too (int8's head is a rescaling Mul, a merged decoder's lies inside its If
+            // branches)
+            boolean keepsLogits = !name.equals("gpt2-merged") && !"int8".equals(variant);
             assertThat(model.graphEdits().contains("logits of the last positions")).as(model.graphEdits())
                     .isEqualTo(keepsLogits);
             // the Llama-family graphs (rotate-half rotary, grouped-query heads) get one fused attention a layer; Phi-3's
             // partial-rotary split, GPT-2 and graphs served as exported do not
-            boolean llamaFamily = (name.startsWith("llama") || name.startsWith("qwen2")) && !name.equals("llama-external")
-                    && !"int8".equals(variant);
+            boolean llamaFamily = (name.startsWith("llama") || name.startsWith("qwen2")) && !"int8".equals(variant);
             assertThat(model.graphEdits().contains("grouped-query attention fusion")).as(model.graphEdits())
                     .isEqualTo(llamaFamily);
             assertThat(Arrays.stream(model.eosIds()).boxed().toList())
