@@ -48,9 +48,9 @@ import java.util.function.Function;
  *       becomes one {@code com.microsoft.MultiHeadAttention}.</li>
  *   <li><b>Causal mask rebuilt</b> ({@link CausalMask}), for graphs transformers exports: the mask the layers share is
  *       made from {@code attention_mask} in a dozen nodes instead of the forty-odd of the export.</li>
- *   <li><b>Grouped-query attention fusion</b> ({@link RotaryAttentionFusion}), for the Llama-family graphs transformers
- *       exports: each layer's rotary becomes ONNX Runtime's {@code RotaryEmbedding} and its attention reads the
- *       grouped kv heads without repeating them.</li>
+ *   <li><b>Transformers attention fusion</b> ({@link TransformersAttentionFusion}), for the decoders transformers
+ *       exports (Llama family, GPT-2): each layer's rotary becomes ONNX Runtime's {@code RotaryEmbedding} and its
+ *       attention reads the grouped kv heads without repeating them.</li>
  * </ul>
  * A graph whose weights live in external data files is edited too (the edits read shapes and small inline constants,
  * never the weights, and add no weights of their own), except for the float16 widening, which would need the weights'
@@ -90,7 +90,7 @@ public final class ServingGraph {
             new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
             new Edit("attention fusion", AttentionFusion::apply),
             new Edit("causal mask rebuilt", CausalMask::apply),
-            new Edit("grouped-query attention fusion", RotaryAttentionFusion::apply));
+            new Edit("transformers attention fusion", TransformersAttentionFusion::apply));
 
     private ServingGraph() {}
 

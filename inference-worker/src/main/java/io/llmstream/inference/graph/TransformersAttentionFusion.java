@@ -15,14 +15,15 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * One edit of {@link ServingGraph}, for the Llama-family graphs transformers exports through torch.onnx (Llama,
- * Mistral, Qwen2 and their kin, as Optimum and onnx-community ship them): each layer's attention, from the projected
- * q, k and v to the merged heads, is rewritten in some twenty nodes where the export has about ninety. The rotary
- * becomes two {@code com.microsoft.RotaryEmbedding} (q and k) instead of rotate-half arithmetic, and the queries are
+ * One edit of {@link ServingGraph}, for the decoders transformers exports through torch.onnx (the Llama family:
+ * Llama, Mistral, Qwen2 and their kin; and GPT-2), as Optimum and onnx-community ship them: each layer's attention,
+ * from the projected q, k and v to the merged heads, is rewritten in some twenty nodes where the export has up to
+ * ninety. A rotate-half rotary becomes two {@code com.microsoft.RotaryEmbedding} (q and k), and the queries are
  * grouped by the kv head they share, {@code [batch, kvHeads, groupSize * seq, headDim]}, so one batched MatMul meets the
  * cached keys and one the values as they are, instead of the cache repeated to the query heads by Expand (with the
  * shape arithmetic each of those needs). ONNX Runtime's {@code GroupQueryAttention} kernel does the same work, but was
@@ -38,7 +39,7 @@ import java.util.Set;
  * layer must match with the same rotary tables, else the graph is left as it is (Phi-3's partial-rotary split, for
  * one, is not this pattern).
  */
-final class RotaryAttentionFusion {
+final class TransformersAttentionFusion {
 
     private static final String PREFIX = "llmstream_gqa/";
     private static final String POSITIONS = PREFIX + "row_positions";
@@ -47,7 +48,7 @@ final class RotaryAttentionFusion {
     /** Size, Range, Slice with inputs and Softmax over the last axis alone: ONNX opset 13 has them all as used here. */
     private static final long MIN_OPSET = 13;
 
-    private RotaryAttentionFusion() {}
+    private TransformersAttentionFusion() {}
 
     /** The graph with every layer's attention fused, or empty when a layer does not match. */
     static Optional<ModelProto> apply(ModelProto proto) {
@@ -60,8 +61,8 @@ final class RotaryAttentionFusion {
         List<Layer> layers = new ArrayList<>();
         for (int layer = 0; g.isInput(OnnxNames.pastKey(layer)); layer++) {
             Layer matched = match(g, layer);
-            if (matched == null || !matched.cos.equals(layers.isEmpty() ? matched.cos : layers.get(0).cos)
-                    || !matched.sin.equals(layers.isEmpty() ? matched.sin : layers.get(0).sin)) {
+            if (matched == null || !layers.isEmpty() && (!Objects.equals(matched.cos, layers.get(0).cos)
+                    || !Objects.equals(matched.sin, layers.get(0).sin))) {
                 return Optional.empty();
             }
             layers.add(matched);
@@ -74,7 +75,7 @@ final class RotaryAttentionFusion {
         List<TensorProto> constants = new ArrayList<>();
         for (Layer layer : layers) {
             List<NodeProto> nodes = new ArrayList<>();
-            if (fusedAt.isEmpty()) {
+            if (fusedAt.isEmpty() && layer.cos != null) {
                 nodes.addAll(passTables(layer, constants));
             }
             nodes.addAll(fused(layer, constants));
@@ -108,7 +109,7 @@ final class RotaryAttentionFusion {
         long kvHeads = cacheShape[1];
         long headDim = cacheShape[3];
         Set<Integer> replaced = new HashSet<>(List.of(keyCache, valueCache));
-        Rotary k = rotary(g, g.node(keyCache).getInput(1), headDim, replaced);
+        Rotary k = rotaryOrPlain(g, g.node(keyCache).getInput(1), headDim, replaced);
         String v = splitHeads(g, g.node(valueCache).getInput(1), replaced);
         if (k == null || v == null) {
             return null;
@@ -142,7 +143,7 @@ final class RotaryAttentionFusion {
             scale *= scalarOf(g, n, qRotated);
             replaced.add(queryScale);
         }
-        Rotary q = rotary(g, qRotated, headDim, replaced);
+        Rotary q = rotaryOrPlain(g, qRotated, headDim, replaced);
         // scores optionally scaled, plus the mask, Softmax, optionally NaN-guarded, times the values
         String scored = g.node(scores).getOutput(0);
         int scoreScale = scaling(g, g.onlyReader(scored), scored);
@@ -154,7 +155,7 @@ final class RotaryAttentionFusion {
             scored = n.getOutput(0);
         }
         int masked = g.onlyReader(scored);
-        if (q == null || !q.cos.equals(k.cos) || !q.sin.equals(k.sin) || masked < 0
+        if (q == null || !Objects.equals(q.cos, k.cos) || !Objects.equals(q.sin, k.sin) || masked < 0
                 || !GraphIndex.isOp(g.node(masked), "Add") || g.node(masked).getInputCount() != 2) {
             return null;
         }
@@ -171,13 +172,15 @@ final class RotaryAttentionFusion {
                 || !g.node(weighted).getInput(1).equals(vHeads)) {
             return null;
         }
-        int merged = g.onlyReader(g.node(weighted).getOutput(0));
-        int output = merged < 0 ? -1 : g.onlyReader(g.node(merged).getOutput(0));
+        int merged = nonShapeReader(g, g.node(weighted).getOutput(0));
+        int output = merged < 0 ? -1 : nonShapeReader(g, g.node(merged).getOutput(0));
         if (output < 0 || !GraphIndex.isOp(g.node(merged), "Transpose")
                 || !GraphIndex.hasInts(g.node(merged), "perm", 0, 2, 1, 3) || !GraphIndex.isOp(g.node(output), "Reshape")) {
             return null;
         }
-        long heads = queryHeads(g, g.node(output).getOutput(0), q.input, headDim);
+        // without a repeat the query heads are the kv heads (one kv head could also broadcast: asked of the weights)
+        long heads = kHeads.equals(OnnxNames.presentKey(layer)) && kvHeads > 1 ? kvHeads
+                : queryHeads(g, g.node(output).getOutput(0), q.input, headDim);
         if (heads <= 0 || heads % kvHeads != 0) {
             return null;
         }
@@ -203,16 +206,23 @@ final class RotaryAttentionFusion {
         constants.add(OnnxProtos.int64Tensor(p + "merged_shape", new long[] {3}, 0, 0, l.heads * l.headDim));
         constants.add(TensorProto.newBuilder().setName(p + "scale").setDataType(TensorProto.DataType.FLOAT_VALUE)
                 .addFloatData(l.scale).build());
-        List<NodeProto> nodes = new ArrayList<>(List.of(
-                rotaryNode(p + "q_rotary", l.q, p + "q"),
-                rotaryNode(p + "k_rotary", l.k, p + "k"),
-                node("Reshape", p + "k_heads", p + "k", p + "kv_heads_shape"),
+        List<NodeProto> nodes = new ArrayList<>();
+        String q = l.q;
+        String k = l.k;
+        if (l.cos != null) {
+            nodes.add(rotaryNode(p + "q_rotary", l.q, p + "q"));
+            nodes.add(rotaryNode(p + "k_rotary", l.k, p + "k"));
+            q = p + "q";
+            k = p + "k";
+        }
+        nodes.addAll(List.of(
+                node("Reshape", p + "k_heads", k, p + "kv_heads_shape"),
                 transpose(p + "k_new", p + "k_heads", 0, 2, 1, 3),
                 concat(OnnxNames.presentKey(l.index), OnnxNames.pastKey(l.index), p + "k_new"),
                 node("Reshape", p + "v_heads", l.v, p + "kv_heads_shape"),
                 transpose(p + "v_new", p + "v_heads", 0, 2, 1, 3),
                 concat(OnnxNames.presentValue(l.index), OnnxNames.pastValue(l.index), p + "v_new"),
-                node("Reshape", p + "q_heads", p + "q", p + "q_heads_shape"),
+                node("Reshape", p + "q_heads", q, p + "q_heads_shape"),
                 transpose(p + "q_by_head", p + "q_heads", 0, 2, 1, 3),
                 node("Reshape", p + "q_grouped", p + "q_by_head", p + "grouped_shape"),
                 node("Mul", p + "q_scaled", p + "q_grouped", p + "scale"),
@@ -288,8 +298,20 @@ final class RotaryAttentionFusion {
                         List.of(POSITIONS)));
     }
 
-    /** {@code x * cos + rotate_half(x) * sin} over heads split off {@code input}, with the cos and sin it reads. */
+    /**
+     * {@code x * cos + rotate_half(x) * sin} over heads split off {@code input}, with the cos and sin it reads; or, with
+     * both null, the heads split off {@code input} as they are (GPT-2 has no rotary).
+     */
     private record Rotary(String input, String cos, String sin) {}
+
+    private static Rotary rotaryOrPlain(GraphIndex g, String value, long headDim, Set<Integer> replaced) {
+        Rotary rotary = rotary(g, value, headDim, replaced);
+        if (rotary != null) {
+            return rotary;
+        }
+        String plain = splitHeads(g, value, replaced);
+        return plain == null ? null : new Rotary(plain, null, null);
+    }
 
     /**
      * Matches the rotary written as {@code Add(Mul(x, Unsqueeze(cos, 1)), Mul(Concat(Neg(Slice(x, half, end)),
