@@ -22,10 +22,12 @@ import java.util.function.Function;
 
 /**
  * The worker's variants of a decoder graph. The model directory is untouched: a variant exists only in the session.
- * Up to seven edits, made in this order:
+ * Up to eight edits, made in this order:
  * <ul>
  *   <li><b>float16 computed in float32</b> ({@link FloatWidening}), on the CPU only, where ONNX Runtime computes most
  *       float16 ops by casting to float32 and back around each node.</li>
+ *   <li><b>Conv1D as MatMul</b> ({@link Conv1dAsMatMul}): GPT-2's Reshape, Gemm, Reshape become a MatMul and an Add
+ *       over the leading dims.</li>
  *   <li><b>Logits of the last positions.</b> One more input, {@link #LOGITS_TO_KEEP}, says how many of the last
  *       positions get logits (0: all). Generation needs the last position only, so a prefill of P prompt tokens
  *       computes one row of the output projection instead of P; with a vocabulary of 100k that projection is most of a
@@ -85,6 +87,7 @@ public final class ServingGraph {
 
     /** In the order they are made; a variant that fails its load-time check falls back to one edit fewer. */
     private static final List<Edit> EDITS = List.of(
+            new Edit("Conv1D as MatMul", Conv1dAsMatMul::apply),
             new Edit("logits of the last positions", ServingGraph::keepLastPositions),
             new Edit("positions cut after the last attention", EarlyPositionCut::apply),
             new Edit("skip-LayerNorm fusion", ServingGraph::fuseSkipLayerNorms),
@@ -182,7 +185,7 @@ public final class ServingGraph {
                 continue;
             }
             NodeProto sum = graph.getNode(at);
-            if (!isAdd(sum) || g.initializer(sum.getInput(0)) != null || g.initializer(sum.getInput(1)) != null) {
+            if (!isAdd(sum) || g.isFixed(sum.getInput(0)) || g.isFixed(sum.getInput(1))) {
                 continue; // a sum of two computed tensors, not a bias
             }
             List<String> inputs = new ArrayList<>(List.of(sum.getInput(0), sum.getInput(1), norm.getInput(1),
@@ -232,7 +235,7 @@ public final class ServingGraph {
         }
         boolean lastAxis = node.getAttributeList().stream().noneMatch(a -> a.getName().equals("axis") && a.getI() != -1);
         boolean vectors = node.getInputList().subList(1, node.getInputCount()).stream()
-                .allMatch(name -> name.isEmpty() || isVector(g.initializer(name)));
+                .allMatch(name -> name.isEmpty() || isVector(g.fixedValue(name)));
         return lastAxis && vectors;
     }
 
@@ -243,7 +246,7 @@ public final class ServingGraph {
         }
         for (int side = 0; side < 2; side++) {
             String other = node.getInput(1 - side);
-            if (isVector(g.initializer(node.getInput(side))) && g.initializer(other) == null) {
+            if (isVector(g.fixedValue(node.getInput(side))) && !g.isFixed(other)) {
                 return Optional.of(new String[] {other, node.getInput(side)});
             }
         }

@@ -90,6 +90,11 @@ class HuggingFaceExportsTest {
             boolean fused = !name.startsWith("phi3") && !name.equals("gpt2-merged") && !"int8".equals(variant);
             assertThat(model.graphEdits().contains("transformers attention fusion")).as(model.graphEdits())
                     .isEqualTo(fused);
+            // every transformers graph edited gets its causal mask rebuilt; GPT-2's Conv1D layers become MatMuls
+            assertThat(model.graphEdits().contains("causal mask rebuilt")).as(model.graphEdits())
+                    .isEqualTo(!name.equals("gpt2-merged") && !"int8".equals(variant));
+            assertThat(model.graphEdits().contains("Conv1D as MatMul")).as(model.graphEdits())
+                    .isEqualTo(name.startsWith("gpt2") && !name.equals("gpt2-merged"));
             assertThat(Arrays.stream(model.eosIds()).boxed().toList())
                     .containsAll(ints(expected.path("eos")).stream().flatMap(a -> Arrays.stream(a).boxed()).toList());
             // float32 graphs: transformers' own tokens. float16 ones, computed in float32: transformers' with its
