@@ -45,8 +45,7 @@ final class CausalMask {
     static Optional<ModelProto> apply(ModelProto proto) {
         GraphProto graph = proto.getGraph();
         GraphIndex g = new GraphIndex(graph);
-        if (OnnxNames.PRODUCER.equals(proto.getProducerName()) || ServingGraph.defaultOpset(proto) < MIN_OPSET
-                || !g.isInput(OnnxNames.INPUT_IDS) || !g.isInput(OnnxNames.ATTENTION_MASK)) {
+        if (!ServingGraph.isTransformersDecoder(proto, g) || ServingGraph.defaultOpset(proto) < MIN_OPSET) {
             return Optional.empty();
         }
         String mask = sharedMask(g, graph);

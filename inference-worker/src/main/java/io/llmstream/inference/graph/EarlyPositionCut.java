@@ -45,8 +45,7 @@ final class EarlyPositionCut {
     static Optional<ModelProto> apply(ModelProto proto) {
         GraphProto graph = proto.getGraph();
         GraphIndex g = new GraphIndex(graph);
-        if (!OnnxNames.PRODUCER.equals(proto.getProducerName())
-                && !(g.isInput(OnnxNames.INPUT_IDS) && g.isInput(OnnxNames.ATTENTION_MASK))) {
+        if (!OnnxNames.PRODUCER.equals(proto.getProducerName()) && !ServingGraph.isTransformersDecoder(proto, g)) {
             return Optional.empty();
         }
         int cut = indexOf(graph, ServingGraph.KEEP_SLICE);

@@ -268,6 +268,15 @@ public final class ServingGraph {
                 || node.getOpType().equals("MatMulNBits") && node.getDomain().equals(MS_DOMAIN);
     }
 
+    /**
+     * Whether the graph reads as a decoder transformers exported (through Optimum or onnx-community): not our
+     * exporter's, and fed {@code input_ids} and {@code attention_mask}.
+     */
+    static boolean isTransformersDecoder(ModelProto proto, GraphIndex g) {
+        return !OnnxNames.PRODUCER.equals(proto.getProducerName()) && g.isInput(OnnxNames.INPUT_IDS)
+                && g.isInput(OnnxNames.ATTENTION_MASK);
+    }
+
     static long defaultOpset(ModelProto proto) {
         return proto.getOpsetImportList().stream().filter(o -> o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx"))
                 .mapToLong(o -> o.getVersion()).max().orElse(0);

@@ -42,7 +42,7 @@ final class BatchProbe {
                         + worst + ")");
             }
         }
-        runner.forward(cache, 1, new Rows(new int[][] {{0}, {0}}), 1);
+        runner.forward(cache, 1, ModelRunner.Tokens.of(new int[][] {{0}, {0}}), 1);
     }
 
     /** The last column's logits of each row after a prefill of {@code rows} into {@code cache}, emptied first. */
@@ -52,23 +52,11 @@ final class BatchProbe {
             width = Math.max(width, r.length);
         }
         cache.reset(rows.length);
-        FloatBuffer logits = runner.forward(cache, width, new Rows(rows), 1);
+        FloatBuffer logits = runner.forward(cache, width, ModelRunner.Tokens.of(rows), 1);
         float[][] out = new float[rows.length][runner.vocab()];
         for (int r = 0; r < rows.length; r++) {
             logits.get(runner.logitsAt(r, width - 1), out[r], 0, out[r].length);
         }
         return out;
-    }
-
-    private record Rows(int[][] tokens) implements ModelRunner.Tokens {
-        @Override
-        public int count(int row) {
-            return tokens[row].length;
-        }
-
-        @Override
-        public int token(int row, int i) {
-            return tokens[row][i];
-        }
     }
 }

@@ -40,6 +40,21 @@ public final class ModelRunner {
 
         /** The {@code i}-th new token of row {@code row}. */
         int token(int row, int i);
+
+        /** Row {@code r}'s new tokens are {@code rows[r]}. */
+        static Tokens of(int[]... rows) {
+            return new Tokens() {
+                @Override
+                public int count(int row) {
+                    return rows[row].length;
+                }
+
+                @Override
+                public int token(int row, int i) {
+                    return rows[row][i];
+                }
+            };
+        }
     }
 
     /** {@code use_cache_branch} of a merged decoder: the with-past branch on every pass, a zero-length past first. */

@@ -140,8 +140,8 @@ class HuggingFaceExportsTest {
             ModelRunner runner = new ModelRunner(model);
             KvCache together = runner.newCache();
             together.reset(2);
-            runner.forward(together, 5, rows(prompts), 1);
-            FloatBuffer both = runner.forward(together, 3, rows(tails), 1);
+            runner.forward(together, 5, ModelRunner.Tokens.of(prompts), 1);
+            FloatBuffer both = runner.forward(together, 3, ModelRunner.Tokens.of(tails), 1);
             float[][] batched = new float[2][runner.vocab()];
             for (int r = 0; r < 2; r++) {
                 both.get(runner.logitsAt(r, 2), batched[r]); // the buffer is the runner's until its next pass
@@ -149,8 +149,8 @@ class HuggingFaceExportsTest {
             for (int r = 0; r < 2; r++) {
                 KvCache cache = runner.newCache();
                 cache.reset(1);
-                runner.forward(cache, prompts[r].length, rows(prompts[r]), 1);
-                FloatBuffer alone = runner.forward(cache, tails[r].length, rows(tails[r]), 1);
+                runner.forward(cache, prompts[r].length, ModelRunner.Tokens.of(prompts[r]), 1);
+                FloatBuffer alone = runner.forward(cache, tails[r].length, ModelRunner.Tokens.of(tails[r]), 1);
                 float[] single = new float[runner.vocab()];
                 alone.get(runner.logitsAt(0, tails[r].length - 1), single);
                 for (int i = 0; i < single.length; i++) {
@@ -158,20 +158,6 @@ class HuggingFaceExportsTest {
                 }
             }
         }
-    }
-
-    private static ModelRunner.Tokens rows(int[]... tokens) {
-        return new ModelRunner.Tokens() {
-            @Override
-            public int count(int row) {
-                return tokens[row].length;
-            }
-
-            @Override
-            public int token(int row, int i) {
-                return tokens[row][i];
-            }
-        };
     }
 
     /**
