@@ -36,8 +36,8 @@ import java.util.Set;
  * NaN guard after the Softmax stays where the export had one and its mask could be -inf.
  *
  * <p>The pattern is matched from the cache outputs back to the projections and forward to the merged heads, and every
- * layer must match with the same rotary tables, else the graph is left as it is (Phi-3's partial-rotary split, for
- * one, is not this pattern).
+ * layer must match with the same rotary tables, else the graph is left as it is (a partial rotary that turns only
+ * part of each head, for one; Phi-3's split of a whole head is matched).
  */
 final class TransformersAttentionFusion {
 
@@ -304,7 +304,10 @@ final class TransformersAttentionFusion {
     private record Rotary(String input, String cos, String sin) {}
 
     private static Rotary rotaryOrPlain(GraphIndex g, String value, long headDim, Set<Integer> replaced) {
-        Rotary rotary = rotary(g, value, headDim, replaced);
+        Rotary rotary = rotary(g, value, headDim, replaced, false);
+        if (rotary == null) {
+            rotary = fullPartialRotary(g, value, headDim, replaced);
+        }
         if (rotary != null) {
             return rotary;
         }
@@ -316,7 +319,61 @@ final class TransformersAttentionFusion {
      * Matches the rotary written as {@code Add(Mul(x, Unsqueeze(cos, 1)), Mul(Concat(Neg(Slice(x, half, end)),
      * Slice(x, 0, half)), Unsqueeze(sin, 1)))} on heads {@code x} split off a projection; null when it is not that.
      */
-    private static Rotary rotary(GraphIndex g, String value, long headDim, Set<Integer> replaced) {
+    /**
+     * Phi-3's spelling: {@code Concat(rotary(Slice(x, 0, r)), Slice(x, r, end))} on the last axis, rotating the first
+     * {@code r} of each head; matched only when {@code r} is the whole head (partial_rotary_factor 1), read from the
+     * inverse frequencies the graph's cos is made of, so the rotation is the plain one.
+     */
+    private static Rotary fullPartialRotary(GraphIndex g, String value, long headDim, Set<Integer> replaced) {
+        int concat = g.producer(value);
+        if (concat < 0 || !GraphIndex.isOp(g.node(concat), "Concat") || g.node(concat).getInputCount() != 2
+                || !lastAxisOf4(GraphIndex.intAttribute(g.node(concat), "axis", 0))) {
+            return null;
+        }
+        int pass = g.producer(g.node(concat).getInput(1));
+        if (pass < 0 || !GraphIndex.isOp(g.node(pass), "Slice")) {
+            return null;
+        }
+        Rotary rotary = rotary(g, g.node(concat).getInput(0), headDim, replaced, true);
+        return rotary != null && rotaryWidth(g, rotary.cos) == headDim ? rotary : null;
+    }
+
+    /**
+     * The rotated width of a transformers rotary cos {@code [batch, seq, r]}: twice the length of the inverse
+     * frequencies {@code [1, r / 2, 1]} it is computed from ({@code Cos(Concat(f, f))} of {@code f = Transpose(
+     * MatMul(Expand(inv_freq), positions))}, maybe scaled and cast); -1 when it is not made so.
+     */
+    private static long rotaryWidth(GraphIndex g, String cos) {
+        String value = cos;
+        for (int step = 0; step < 12; step++) {
+            TensorProto fixed = g.fixedValue(value);
+            if (fixed != null) {
+                return fixed.getDimsCount() == 3 && fixed.getDims(0) == 1 && fixed.getDims(2) == 1
+                        ? 2 * fixed.getDims(1) : -1;
+            }
+            int at = g.producer(value);
+            if (at < 0) {
+                return -1;
+            }
+            NodeProto n = g.node(at);
+            switch (n.getOpType()) {
+                case "Cast", "Cos", "Sin", "Transpose", "Expand", "MatMul" -> value = n.getInput(0);
+                case "Mul" -> value = g.isFixed(n.getInput(1)) ? n.getInput(0) : n.getInput(1);
+                case "Concat" -> {
+                    if (n.getInputCount() != 2 || !n.getInput(0).equals(n.getInput(1))) {
+                        return -1;
+                    }
+                    value = n.getInput(0);
+                }
+                default -> {
+                    return -1;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static Rotary rotary(GraphIndex g, String value, long headDim, Set<Integer> replaced, boolean sliced) {
         int sum = g.producer(value);
         if (sum < 0 || !GraphIndex.isOp(g.node(sum), "Add") || g.node(sum).getInputCount() != 2) {
             return null;
@@ -335,7 +392,8 @@ final class TransformersAttentionFusion {
                 for (int sinOrder = 0; sinOrder < 2; sinOrder++) {
                     String sin = unsqueezedOnAxis1(g, g.node(sinProduct).getInput(1 - sinOrder));
                     int halves = rotatedHalves(g, g.node(sinProduct).getInput(sinOrder), heads, headDim);
-                    String input = cos == null || sin == null || halves < 0 ? null : splitHeads(g, heads, replaced);
+                    String input = cos == null || sin == null || halves < 0 ? null
+                            : splitHeads(g, sliced ? sliceFromZero(g, heads) : heads, replaced);
                     if (input != null) {
                         replaced.addAll(List.of(sum, cosProduct, sinProduct));
                         return new Rotary(input, cos, sin);
@@ -379,6 +437,19 @@ final class TransformersAttentionFusion {
                 || java.util.Arrays.equals(GraphIndex.longs(g.constant(n.getInput(4))), new long[] {1});
         return axes != null && axes.length == 1 && lastAxisOf4(axes[0]) && bound != null && bound.length == 1
                 && (first ? bound[0] == 0 : bound[0] >= headDim) && unitSteps;
+    }
+
+    /** The value {@code Slice(value, 0, ..., last axis)} was cut from, or null. */
+    private static String sliceFromZero(GraphIndex g, String sliced) {
+        int at = g.producer(sliced);
+        if (at < 0 || !GraphIndex.isOp(g.node(at), "Slice") || g.node(at).getInputCount() < 4) {
+            return null;
+        }
+        NodeProto n = g.node(at);
+        long[] start = GraphIndex.longs(g.constant(n.getInput(1)));
+        long[] axes = GraphIndex.longs(g.constant(n.getInput(3)));
+        return start != null && start.length == 1 && start[0] == 0 && axes != null && axes.length == 1
+                && lastAxisOf4(axes[0]) ? n.getInput(0) : null;
     }
 
     /** The value {@code Unsqueeze(value, axis 1)} was made of, or null. */

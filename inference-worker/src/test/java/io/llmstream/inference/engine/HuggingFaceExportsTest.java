@@ -85,9 +85,9 @@ class HuggingFaceExportsTest {
             boolean keepsLogits = !name.equals("gpt2-merged") && !"int8".equals(variant);
             assertThat(model.graphEdits().contains("logits of the last positions")).as(model.graphEdits())
                     .isEqualTo(keepsLogits);
-            // the Llama-family graphs (rotate-half rotary, grouped-query heads) and GPT-2 get their attention rewritten;
-            // Phi-3's partial-rotary split, the merged decoder's If branches and int8 (served as exported) do not
-            boolean fused = !name.startsWith("phi3") && !name.equals("gpt2-merged") && !"int8".equals(variant);
+            // the Llama-family graphs (rotate-half rotary, grouped-query heads, Phi-3's rotary split of whole heads) and
+            // GPT-2 get their attention rewritten; the merged decoder's If branches and int8 (served as exported) do not
+            boolean fused = !name.equals("gpt2-merged") && !"int8".equals(variant);
             assertThat(model.graphEdits().contains("transformers attention fusion")).as(model.graphEdits())
                     .isEqualTo(fused);
             // every transformers graph edited gets its causal mask rebuilt; GPT-2's Conv1D layers become MatMuls
