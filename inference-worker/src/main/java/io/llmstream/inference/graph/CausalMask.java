@@ -81,7 +81,8 @@ final class CausalMask {
             String mask = null;
             for (String term : g.node(add).getInputList()) {
                 int where = g.producer(term);
-                if (where >= 0 && GraphIndex.isOp(g.node(where), "Where") && isBias(g, g.node(where))) {
+                Double fill = where < 0 ? null : g.maskFill(g.node(where));
+                if (fill != null && fill < -1e30) { // the float minimum or -inf
                     mask = g.node(where).getInput(0);
                 }
             }
@@ -91,13 +92,6 @@ final class CausalMask {
             found = mask;
         }
         return found;
-    }
-
-    /** {@code Where(mask, 0, x)} with x a constant below -1e30 (the float minimum or -inf). */
-    private static boolean isBias(GraphIndex g, NodeProto where) {
-        Double visible = GraphIndex.scalar(g.constant(where.getInput(1)));
-        Double hidden = GraphIndex.scalar(g.constant(where.getInput(2)));
-        return visible != null && visible == 0 && hidden != null && hidden < -1e30;
     }
 
     /** Whether the nodes {@code mask} is made of read only attention_mask and shapes, with one LessOrEqual. */

@@ -129,9 +129,7 @@ final class EarlyPositionCut {
             return ServingGraph.isLastAxisLayerNorm(n, g);
         }
         if (op.equals("ReduceMean")) { // axes as an attribute up to opset 17, as an input from 18
-            long[] axes = n.getInputCount() > 1 ? GraphIndex.longs(g.constant(n.getInput(1)))
-                    : n.getAttributeList().stream().filter(a -> a.getName().equals("axes")).findFirst()
-                            .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).orElse(null);
+            long[] axes = g.axes(n);
             return axes != null && axes.length == 1 && axes[0] == -1 && GraphIndex.intAttribute(n, "keepdims", 1) == 1
                     && !g.isFixed(n.getInput(0));
         }

@@ -163,6 +163,30 @@ final class GraphIndex {
         return v;
     }
 
+    /**
+     * The axes of a reduction or Unsqueeze: its second input when it has one (opset 13 on for Unsqueeze, 18 for
+     * ReduceMean), a constant; else its {@code axes} attribute; null when neither is known.
+     */
+    long[] axes(NodeProto node) {
+        if (node.getInputCount() > 1) {
+            return longs(constant(node.getInput(1)));
+        }
+        return node.getAttributeList().stream().filter(a -> a.getName().equals("axes")).findFirst()
+                .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).orElse(null);
+    }
+
+    /**
+     * The fill of a mask turned bias, {@code Where(visible, 0, fill)} with constant 0 and fill: the fill, or null when
+     * {@code node} is not that.
+     */
+    Double maskFill(NodeProto node) {
+        if (!isOp(node, "Where") || node.getInputCount() != 3) {
+            return null;
+        }
+        Double visible = scalar(constant(node.getInput(1)));
+        return visible != null && visible == 0 ? scalar(constant(node.getInput(2))) : null;
+    }
+
     /** Whether {@code node} has the ints attribute {@code attribute} equal to {@code values}. */
     static boolean hasInts(NodeProto node, String attribute, long... values) {
         return node.getAttributeList().stream().anyMatch(a -> a.getName().equals(attribute)

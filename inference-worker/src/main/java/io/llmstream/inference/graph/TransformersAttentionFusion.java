@@ -195,7 +195,6 @@ final class TransformersAttentionFusion {
      */
     private static List<NodeProto> fused(Layer l, List<TensorProto> constants) {
         String p = PREFIX + l.index + "/";
-        long group = l.heads / l.kvHeads;
         constants.add(OnnxProtos.int64Tensor(p + "kv_heads_shape", new long[] {4}, 0, 0, l.kvHeads, l.headDim));
         constants.add(OnnxProtos.int64Tensor(p + "q_heads_shape", new long[] {4}, 0, 0, l.heads, l.headDim));
         constants.add(OnnxProtos.int64Tensor(p + "grouped_shape", new long[] {4}, 0, l.kvHeads, -1, l.headDim));
@@ -455,14 +454,7 @@ final class TransformersAttentionFusion {
     /** The value {@code Unsqueeze(value, axis 1)} was made of, or null. */
     private static String unsqueezedOnAxis1(GraphIndex g, String value) {
         int at = g.producer(value);
-        if (at < 0 || !GraphIndex.isOp(g.node(at), "Unsqueeze")) {
-            return null;
-        }
-        NodeProto n = g.node(at);
-        long[] axes = n.getInputCount() > 1 ? GraphIndex.longs(g.constant(n.getInput(1)))
-                : n.getAttributeList().stream().filter(a -> a.getName().equals("axes")).findFirst()
-                        .map(a -> a.getIntsList().stream().mapToLong(Long::longValue).toArray()).orElse(null);
-        return axes != null && axes.length == 1 && axes[0] == 1 ? n.getInput(0) : null;
+        return at >= 0 && unsqueezedOnAxis(g, g.node(at), 1) ? g.node(at).getInput(0) : null;
     }
 
     /**
@@ -504,7 +496,7 @@ final class TransformersAttentionFusion {
     }
 
     private static boolean unsqueezedOnAxis(GraphIndex g, NodeProto unsqueeze, long axis) {
-        long[] axes = unsqueeze.getInputCount() > 1 ? GraphIndex.longs(g.constant(unsqueeze.getInput(1))) : null;
+        long[] axes = GraphIndex.isOp(unsqueeze, "Unsqueeze") ? g.axes(unsqueeze) : null;
         return axes != null && axes.length == 1 && axes[0] == axis;
     }
 
@@ -578,12 +570,8 @@ final class TransformersAttentionFusion {
      */
     private static boolean finiteBias(GraphIndex g, String mask) {
         int where = g.producer(mask);
-        if (where < 0 || !GraphIndex.isOp(g.node(where), "Where")) {
-            return false;
-        }
-        Double visible = GraphIndex.scalar(g.constant(g.node(where).getInput(1)));
-        Double hidden = GraphIndex.scalar(g.constant(g.node(where).getInput(2)));
-        return visible != null && visible == 0 && hidden != null && Double.isFinite(hidden);
+        Double fill = where < 0 ? null : g.maskFill(g.node(where));
+        return fill != null && Double.isFinite(fill);
     }
 
     /**
