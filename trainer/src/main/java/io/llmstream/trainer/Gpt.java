@@ -1,7 +1,6 @@
 package io.llmstream.trainer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -124,9 +123,9 @@ public final class Gpt extends AbstractBlock implements Decoder {
         // Activations come first in every op below, so results land in the caller's manager, never the weights'.
         NDArray x = embed(ids, ps, wte, training).add(embed(positions, ps, wpe, training));
         x = dropout(x, config.dropout(), training);
-        NDArray keyAllowed = positions.reshape(t, 1).gte(positions.reshape(1, t)); // (T, T): key j <= query i
+        NDArray causalBias = Layers.causalBias(positions);
         for (TransformerBlock block : h) {
-            x = block.call(ps, training, x, keyAllowed);
+            x = block.call(ps, training, x, causalBias);
         }
         return lnF.call(ps, training, x);
     }
@@ -178,7 +177,7 @@ public final class Gpt extends AbstractBlock implements Decoder {
         }
     }
 
-    /** Multi-head causal self-attention with one fused q/k/v projection. Inputs: x (B, T, D) and the (T, T) mask. */
+    /** Multi-head causal self-attention with one fused q/k/v projection. Inputs: x (B, T, D) and the (T, T) causal bias. */
     private static final class CausalSelfAttention extends Module {
         private final Linear cAttn;
         private final Linear cProj;
@@ -203,11 +202,7 @@ public final class Gpt extends AbstractBlock implements Decoder {
             NDArray q = splitHeads(qkv.get(0), b, t);
             NDArray k = splitHeads(qkv.get(1), b, t);
             NDArray v = splitHeads(qkv.get(2), b, t);
-            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
-            NDArray att = scores.mul(Layers.scalar(scores, 1.0 / Math.sqrt((double) dModel / heads)));
-            // DJL's where wants the condition in the full shape: expand the (T, T) mask (a view, no copy).
-            att = NDArrays.where(in.get(1).broadcast(att.getShape()), att, att.getManager().create(MASKED_SCORE));
-            att = dropout(att.softmax(-1), dropout, training);
+            NDArray att = dropout(Layers.attentionWeights(q, k, in.get(1), dModel / heads), dropout, training);
             NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, dModel);
             return new NDList(dropout(cProj.call(ps, training, y), dropout, training));
         }

@@ -139,10 +139,10 @@ public final class Llama extends AbstractBlock implements Decoder {
         NDManager m = ids.getManager();
         NDList rotary = rotary(m, t);
         NDArray positions = m.arange(0, t, 1, DataType.INT64);
-        NDArray keyAllowed = positions.reshape(t, 1).gte(positions.reshape(1, t)); // (T, T): key j <= query i
+        NDArray causalBias = Layers.causalBias(positions);
         NDArray x = embed(ids, ps, embedTokens, training);
         for (DecoderLayer layer : layers) {
-            x = layer.call(ps, training, x, keyAllowed, rotary.get(0), rotary.get(1));
+            x = layer.call(ps, training, x, causalBias, rotary.get(0), rotary.get(1));
         }
         return norm.call(ps, training, x);
     }
@@ -225,10 +225,7 @@ public final class Llama extends AbstractBlock implements Decoder {
             NDArray q = rotate(splitHeads(qProj.call(ps, training, x), b, t, heads), cos, sin);
             NDArray k = repeatKv(rotate(splitHeads(kProj.call(ps, training, x), b, t, kvHeads), cos, sin));
             NDArray v = repeatKv(splitHeads(vProj.call(ps, training, x), b, t, kvHeads));
-            NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
-            NDArray att = scores.mul(Layers.scalar(scores, 1.0 / Math.sqrt(headDim)));
-            att = NDArrays.where(in.get(1).broadcast(att.getShape()), att, att.getManager().create(Gpt.MASKED_SCORE));
-            NDArray y = att.softmax(-1).matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
+            NDArray y = Layers.attentionWeights(q, k, in.get(1), headDim).matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
             return new NDList(oProj.call(ps, training, y));
         }
 
