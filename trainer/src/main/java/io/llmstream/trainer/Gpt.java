@@ -123,9 +123,8 @@ public final class Gpt extends AbstractBlock implements Decoder {
         // Activations come first in every op below, so results land in the caller's manager, never the weights'.
         NDArray x = embed(ids, ps, wte, training).add(embed(positions, ps, wpe, training));
         x = dropout(x, config.dropout(), training);
-        NDArray causalBias = Layers.causalBias(positions);
         for (TransformerBlock block : h) {
-            x = block.call(ps, training, x, causalBias);
+            x = block.call(ps, training, x);
         }
         return lnF.call(ps, training, x);
     }
@@ -163,7 +162,7 @@ public final class Gpt extends AbstractBlock implements Decoder {
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
             NDArray x = in.get(0);
-            x = x.add(attn.call(ps, training, ln1.call(ps, training, x), in.get(1)));
+            x = x.add(attn.call(ps, training, ln1.call(ps, training, x)));
             x = x.add(mlp.call(ps, training, ln2.call(ps, training, x)));
             return new NDList(x);
         }
@@ -177,7 +176,7 @@ public final class Gpt extends AbstractBlock implements Decoder {
         }
     }
 
-    /** Multi-head causal self-attention with one fused q/k/v projection. Inputs: x (B, T, D) and the (T, T) causal bias. */
+    /** Multi-head causal self-attention with one fused q/k/v projection, on x (B, T, D). */
     private static final class CausalSelfAttention extends Module {
         private final Linear cAttn;
         private final Linear cProj;
@@ -202,8 +201,7 @@ public final class Gpt extends AbstractBlock implements Decoder {
             NDArray q = splitHeads(qkv.get(0), b, t);
             NDArray k = splitHeads(qkv.get(1), b, t);
             NDArray v = splitHeads(qkv.get(2), b, t);
-            NDArray att = dropout(Layers.attentionWeights(q, k, in.get(1), dModel / heads), dropout, training);
-            NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, dModel);
+            NDArray y = CausalAttention.apply(q, k, v, dropout, training).transpose(0, 2, 1, 3).reshape(b, t, dModel);
             return new NDList(dropout(cProj.call(ps, training, y), dropout, training));
         }
 

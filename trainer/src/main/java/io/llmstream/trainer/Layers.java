@@ -1,7 +1,6 @@
 package io.llmstream.trainer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -109,27 +108,6 @@ final class Layers {
      */
     static NDArray scalar(NDArray like, double value) {
         return like.getManager().create((float) value);
-    }
-
-    /**
-     * (T, T) scores to add before the softmax: 0 where key j may be seen from query i (j <= i), {@link Gpt#MASKED_SCORE}
-     * elsewhere. Adding it costs one pass and nothing in the backward pass (it needs no gradient), against two passes
-     * each way for a select.
-     */
-    static NDArray causalBias(NDArray positions) {
-        long t = positions.getShape().get(0);
-        NDArray allowed = positions.reshape(t, 1).gte(positions.reshape(1, t));
-        NDManager m = positions.getManager();
-        return NDArrays.where(allowed, m.zeros(new Shape(t, t)), m.full(new Shape(t, t), Gpt.MASKED_SCORE));
-    }
-
-    /**
-     * Causal attention weights softmax(q k^T / sqrt(headDim) + causalBias) over the keys, (B, H, T, T) from q and k
-     * of (B, H, T, headDim). The scale goes on q, a quarter or less of the scores' size at the shapes trained here.
-     */
-    static NDArray attentionWeights(NDArray q, NDArray k, NDArray causalBias, int headDim) {
-        NDArray scaled = q.mul(scalar(q, 1.0 / Math.sqrt(headDim)));
-        return scaled.matMul(k.transpose(0, 1, 3, 2)).add(causalBias).softmax(-1);
     }
 
     static NDArray dropout(NDArray x, float rate, boolean training) {

@@ -1,7 +1,6 @@
 package io.llmstream.trainer;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -138,11 +137,9 @@ public final class Llama extends AbstractBlock implements Decoder {
         }
         NDManager m = ids.getManager();
         NDList rotary = rotary(m, t);
-        NDArray positions = m.arange(0, t, 1, DataType.INT64);
-        NDArray causalBias = Layers.causalBias(positions);
         NDArray x = embed(ids, ps, embedTokens, training);
         for (DecoderLayer layer : layers) {
-            x = layer.call(ps, training, x, causalBias, rotary.get(0), rotary.get(1));
+            x = layer.call(ps, training, x, rotary.get(0), rotary.get(1));
         }
         return norm.call(ps, training, x);
     }
@@ -180,7 +177,7 @@ public final class Llama extends AbstractBlock implements Decoder {
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
             NDArray x = in.get(0);
-            x = x.add(attn.call(ps, training, inputNorm.call(ps, training, x), in.get(1), in.get(2), in.get(3)));
+            x = x.add(attn.call(ps, training, inputNorm.call(ps, training, x), in.get(1), in.get(2)));
             x = x.add(mlp.call(ps, training, postAttentionNorm.call(ps, training, x)));
             return new NDList(x);
         }
@@ -218,14 +215,14 @@ public final class Llama extends AbstractBlock implements Decoder {
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
             NDArray x = in.get(0);
-            NDArray cos = in.get(2);
-            NDArray sin = in.get(3);
+            NDArray cos = in.get(1);
+            NDArray sin = in.get(2);
             long b = x.getShape().get(0);
             long t = x.getShape().get(1);
             NDArray q = rotate(splitHeads(qProj.call(ps, training, x), b, t, heads), cos, sin);
             NDArray k = repeatKv(rotate(splitHeads(kProj.call(ps, training, x), b, t, kvHeads), cos, sin));
             NDArray v = repeatKv(splitHeads(vProj.call(ps, training, x), b, t, kvHeads));
-            NDArray y = Layers.attentionWeights(q, k, in.get(1), headDim).matMul(v).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
+            NDArray y = CausalAttention.apply(q, k, v, 0f, training).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
             return new NDList(oProj.call(ps, training, y));
         }
 
