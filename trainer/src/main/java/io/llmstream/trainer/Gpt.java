@@ -201,7 +201,7 @@ public final class Gpt extends AbstractBlock implements Decoder {
             NDArray q = splitHeads(qkv.get(0), b, t);
             NDArray k = splitHeads(qkv.get(1), b, t);
             NDArray v = splitHeads(qkv.get(2), b, t);
-            NDArray y = CausalAttention.apply(q, k, v, dropout, training).transpose(0, 2, 1, 3).reshape(b, t, dModel);
+            NDArray y = Fused.causalAttention(q, k, v, dropout, training).transpose(0, 2, 1, 3).reshape(b, t, dModel);
             return new NDList(dropout(cProj.call(ps, training, y), dropout, training));
         }
 

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
@@ -222,7 +221,7 @@ public final class Llama extends AbstractBlock implements Decoder {
             NDArray q = rotate(splitHeads(qProj.call(ps, training, x), b, t, heads), cos, sin);
             NDArray k = repeatKv(rotate(splitHeads(kProj.call(ps, training, x), b, t, kvHeads), cos, sin));
             NDArray v = repeatKv(splitHeads(vProj.call(ps, training, x), b, t, kvHeads));
-            NDArray y = CausalAttention.apply(q, k, v, 0f, training).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
+            NDArray y = Fused.causalAttention(q, k, v, 0f, training).transpose(0, 2, 1, 3).reshape(b, t, (long) heads * headDim);
             return new NDList(oProj.call(ps, training, y));
         }
 
@@ -268,7 +267,7 @@ public final class Llama extends AbstractBlock implements Decoder {
         protected NDList forwardInternal(ParameterStore ps, NDList in, boolean training, PairList<String, Object> p) {
             NDArray x = in.singletonOrThrow();
             NDArray gate = gateProj.call(ps, training, x);
-            NDArray hidden = gate.mul(Activation.sigmoid(gate)).mul(upProj.call(ps, training, x));
+            NDArray hidden = Fused.silu(gate).mul(upProj.call(ps, training, x));
             return new NDList(downProj.call(ps, training, hidden));
         }
 

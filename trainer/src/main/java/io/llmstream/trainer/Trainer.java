@@ -3,7 +3,6 @@ package io.llmstream.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
@@ -411,32 +410,30 @@ public final class Trainer implements AutoCloseable {
         int b = windows.size();
         int t = config.sequenceLength();
         int[] input = new int[b * t];
-        int[] target = new int[b * t];
-        float[] counts = new float[b * t];
+        int[] next = new int[b * t];
+        long[] target = new long[b * t];
         int labelled = 0;
         for (int i = 0; i < b; i++) {
             Window w = windows.get(i);
             w.copyTo(0, t, input, i * t);
-            w.copyTo(1, t, target, i * t);
+            w.copyTo(1, t, next, i * t);
             if (w.label() != null) {
-                labelled++;
-                continue; // its flag marks the head's position, not a next-token target
+                labelled++; // its flag marks the head's position, not a next-token target
             }
             for (int j = 0; j < t; j++) {
-                counts[i * t + j] = w.counts(j) ? 1f : 0f;
+                target[i * t + j] = w.label() == null && w.counts(j) ? next[i * t + j] : Fused.IGNORED;
             }
         }
         NDArray hidden = model.hiddenStates(ps, scope.create(input, new Shape(b, t)), training);
-        NDArray sum = null;
+        NDArray sum = null; // of the negative log-likelihoods of the counted targets
         if (labelled < b) {
-            NDArray logProbs = model.vocabularyLogits(ps, hidden, training).reshape(-1, model.vocabSize()).logSoftmax(1);
-            NDArray picked = logProbs.get(new NDIndex().addAllDim().addPickDim(scope.create(target))).reshape(-1);
-            sum = picked.mul(scope.create(counts)).sum();
+            NDArray logits = model.vocabularyLogits(ps, hidden, training).reshape(-1, model.vocabSize());
+            sum = Fused.negativeLogLikelihood(logits, scope.create(target));
         }
         int correct = 0;
         if (labelled > 0) {
             long[] rows = new long[labelled];
-            int[] classes = new int[labelled];
+            long[] classes = new long[labelled];
             for (int i = 0, k = 0; i < b; i++) {
                 Window w = windows.get(i);
                 if (w.label() != null) {
@@ -445,17 +442,17 @@ public final class Trainer implements AutoCloseable {
                 }
             }
             NDArray read = Layers.rows(hidden.reshape(-1, model.config().dModel()), scope.create(rows));
-            NDArray logProbs = model.classLogits(ps, read, training).logSoftmax(1);
-            NDArray picked = logProbs.get(new NDIndex().addAllDim().addPickDim(scope.create(classes))).reshape(-1);
-            sum = sum == null ? picked.sum() : sum.add(picked.sum());
+            NDArray logits = model.classLogits(ps, read, training);
+            NDArray classSum = Fused.negativeLogLikelihood(logits, scope.create(classes));
+            sum = sum == null ? classSum : sum.add(classSum);
             if (!training) {
-                long[] predicted = logProbs.argMax(1).toLongArray();
+                long[] predicted = logits.argMax(1).toLongArray();
                 for (int k = 0; k < labelled; k++) {
                     correct += predicted[k] == classes[k] ? 1 : 0;
                 }
             }
         }
-        return new Loss(sum.neg().div(Layers.scalar(sum, Math.max(counted, 1))), labelled, correct);
+        return new Loss(sum.div(Layers.scalar(sum, Math.max(counted, 1))), labelled, correct);
     }
 
     /** A batch's mean loss, and of its labelled windows how many the head classifies right. */

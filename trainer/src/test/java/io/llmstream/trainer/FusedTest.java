@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-/** The fused attention operator against the same attention written out, values and gradients. */
-class CausalAttentionTest {
+/** Each fused operator against the same arithmetic written out: values, and gradients against separate operators. */
+class FusedTest {
 
     private static final Shape SHAPE = new Shape(2, 3, 5, 4); // batch, heads, positions, head width
 
@@ -24,7 +24,7 @@ class CausalAttentionTest {
             NDArray q = m.randomNormal(SHAPE);
             NDArray k = m.randomNormal(SHAPE);
             NDArray v = m.randomNormal(SHAPE);
-            float[] fused = CausalAttention.apply(q, k, v, 0f, false).toFloatArray();
+            float[] fused = Fused.causalAttention(q, k, v, 0f, false).toFloatArray();
             float[] expected = byHand(q.toFloatArray(), k.toFloatArray(), v.toFloatArray());
             for (int i = 0; i < expected.length; i++) {
                 assertThat(fused[i]).as("element %d", i).isCloseTo(expected[i], within(1e-5f));
@@ -45,7 +45,7 @@ class CausalAttentionTest {
             }
             NDArray weights = m.randomNormal(SHAPE); // a loss that weighs every output differently
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-                collector.backward(CausalAttention.apply(fused[0], fused[1], fused[2], 0f, true).mul(weights).sum());
+                collector.backward(Fused.causalAttention(fused[0], fused[1], fused[2], 0f, true).mul(weights).sum());
             }
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                 collector.backward(separateOperators(separate[0], separate[1], separate[2]).mul(weights).sum());
@@ -64,10 +64,63 @@ class CausalAttentionTest {
     void dropsAttentionWeightsOnlyWhileTraining() {
         try (NDManager m = NDManager.newBaseManager()) {
             NDArray q = m.randomNormal(SHAPE);
-            float[] plain = CausalAttention.apply(q, q, q, 0.5f, false).toFloatArray();
-            float[] dropped = CausalAttention.apply(q, q, q, 0.5f, true).toFloatArray();
-            assertThat(CausalAttention.apply(q, q, q, 0.5f, false).toFloatArray()).containsExactly(plain);
+            float[] plain = Fused.causalAttention(q, q, q, 0.5f, false).toFloatArray();
+            float[] dropped = Fused.causalAttention(q, q, q, 0.5f, true).toFloatArray();
+            assertThat(Fused.causalAttention(q, q, q, 0.5f, false).toFloatArray()).containsExactly(plain);
             assertThat(dropped).isNotEqualTo(plain);
+        }
+    }
+
+    @Test
+    void negativeLogLikelihoodSumsOverTheCountedRowsOnly() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[][] logits = {{1f, 2f, 3f}, {0.5f, -1f, 0f}, {2f, 2f, -3f}};
+            long[] targets = {2, Fused.IGNORED, 0};
+            NDArray x = m.create(logits);
+            x.setRequiresGradient(true);
+            NDArray sum;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                sum = Fused.negativeLogLikelihood(x, m.create(targets));
+                collector.backward(sum);
+            }
+            double expected = 0;
+            float[] gradient = x.getGradient().toFloatArray();
+            for (int i = 0; i < 3; i++) {
+                double total = 0;
+                for (float z : logits[i]) {
+                    total += Math.exp(z);
+                }
+                for (int c = 0; c < 3; c++) {
+                    // d/dz of -log softmax(z)[t] = softmax(z) - onehot(t); an ignored row has none
+                    double want = targets[i] == Fused.IGNORED ? 0 : Math.exp(logits[i][c]) / total - (c == targets[i] ? 1 : 0);
+                    assertThat(gradient[i * 3 + c]).as("gradient [%d][%d]", i, c).isCloseTo((float) want, within(1e-6f));
+                }
+                if (targets[i] != Fused.IGNORED) {
+                    expected -= Math.log(Math.exp(logits[i][(int) targets[i]]) / total);
+                }
+            }
+            assertThat(sum.getFloat()).isCloseTo((float) expected, within(1e-5f));
+        }
+    }
+
+    @Test
+    void siluIsXTimesItsSigmoidWithThatGradient() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] values = {-3f, -0.5f, 0f, 0.7f, 4f};
+            NDArray x = m.create(values);
+            x.setRequiresGradient(true);
+            NDArray y;
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                y = Fused.silu(x);
+                collector.backward(y.sum());
+            }
+            float[] out = y.toFloatArray();
+            float[] gradient = x.getGradient().toFloatArray();
+            for (int i = 0; i < values.length; i++) {
+                double s = 1 / (1 + Math.exp(-values[i]));
+                assertThat(out[i]).isCloseTo((float) (values[i] * s), within(1e-6f));
+                assertThat(gradient[i]).isCloseTo((float) (s * (1 + values[i] * (1 - s))), within(1e-6f));
+            }
         }
     }
 
