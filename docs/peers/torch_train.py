@@ -1,8 +1,8 @@
 """The Python peer of `llmstream bench train`: the same four models trained in PyTorch eager, the same workload.
 
 Byte vocabulary (256), tied embeddings, random windows; AdamW (betas 0.9/0.95, weight decay 0.1), gradient clipping
-at 1.0, one intra-op thread; five warm-up steps, then the timed steps (20 for the tiny models, 5 for the 10M ones, as the
-bench does). GPT-2 style: learned positions, LayerNorm, exact (erf) GELU, fused qkv; Llama style: RMSNorm, rotary
+at 1.0, one intra-op thread; untimed warm-up steps (at least 3 s, and at least 30 for the tiny models, 5 for the 10M
+ones), then the timed steps (60 and 10), as the bench does. GPT-2 style: learned positions, LayerNorm, exact (erf) GELU, fused qkv; Llama style: RMSNorm, rotary
 positions, SwiGLU, separate q/k/v. Attention is torch's scaled_dot_product_attention (causal). Prints a table and one
 JSON line. A measuring aid only: nothing in llmstream runs or needs it.
 
@@ -106,18 +106,19 @@ class Llama(nn.Module):
         return self.norm(x) @ self.embed.weight.T
 
 
-WARM_UP_STEPS = 5
+WARM_UP_SECONDS = 3.0  # untimed training lasts at least this long, and at least the warm-up steps
 
-# name: (constructor, vocab, context, layers, heads, width, mlp width, batch, timed steps), as `llmstream bench train`
+# name: (constructor, vocab, context, layers, heads, width, mlp width, batch, warm-up steps, timed steps), as
+# `llmstream bench train`
 MODELS = {
-    "gpt2-tiny-2x64": (Gpt, 256, 64, 2, 4, 64, 256, 8, 20),
-    "llama-tiny-2x64": (Llama, 256, 64, 2, 4, 64, 172, 8, 20),
-    "gpt2-10M-6x384": (Gpt, 256, 128, 6, 6, 384, 1536, 4, 5),
-    "llama-10M-6x384": (Llama, 256, 128, 6, 6, 384, 1024, 4, 5),
+    "gpt2-tiny-2x64": (Gpt, 256, 64, 2, 4, 64, 256, 8, 30, 60),
+    "llama-tiny-2x64": (Llama, 256, 64, 2, 4, 64, 172, 8, 30, 60),
+    "gpt2-10M-6x384": (Gpt, 256, 128, 6, 6, 384, 1536, 4, 5, 10),
+    "llama-10M-6x384": (Llama, 256, 128, 6, 6, 384, 1024, 4, 5, 10),
 }
 
 
-def tokens_per_second(kind, vocab, ctx, layers, heads, d, ff, batch, steps):
+def tokens_per_second(kind, vocab, ctx, layers, heads, d, ff, batch, warm_up, steps):
     torch.manual_seed(1)
     model = kind(vocab, ctx, layers, heads, d, ff)
     optimizer = torch.optim.AdamW(model.parameters(), lr=6e-4, betas=(0.9, 0.95), weight_decay=0.1)
@@ -132,11 +133,14 @@ def tokens_per_second(kind, vocab, ctx, layers, heads, d, ff, batch, steps):
         optimizer.step()
         return loss.item()
 
-    for i in range(WARM_UP_STEPS):
+    i = 0
+    warm_up_end = time.perf_counter() + WARM_UP_SECONDS
+    while i < warm_up or time.perf_counter() < warm_up_end:
         step(i)
+        i += 1
     start = time.perf_counter()
-    for i in range(steps):
-        assert math.isfinite(step(WARM_UP_STEPS + i))
+    for j in range(steps):
+        assert math.isfinite(step(i + j))
     return batch * ctx * steps / (time.perf_counter() - start)
 
 

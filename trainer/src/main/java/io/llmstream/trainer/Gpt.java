@@ -41,7 +41,7 @@ import static io.llmstream.trainer.Layers.newParameter;
  */
 public final class Gpt extends AbstractBlock implements Decoder {
 
-    /** Score of a masked attention position: finite, so a row that masks every key (padding) stays free of NaN. */
+    /** Score of a masked position in the exported graph's attention: finite, so a row that masks every key stays free of NaN. */
     public static final float MASKED_SCORE = -Float.MAX_VALUE;
 
     private static final float INIT_STD = 0.02f;

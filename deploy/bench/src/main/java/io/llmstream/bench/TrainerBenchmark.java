@@ -78,12 +78,12 @@ public final class TrainerBenchmark {
     public static List<Result> run() throws IOException {
         double matmul = matmulGflops(512, 20);
         List<Result> results = new ArrayList<>();
-        results.add(measure("gpt2-tiny-2x64", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 20, matmul));
+        results.add(measure("gpt2-tiny-2x64", new GptConfig(256, 64, 2, 4, 64, 256, 0f, true), 8, 30, 60, matmul));
         results.add(measure("llama-tiny-2x64", new LlamaConfig(256, 64, 2, 4, 4, 64, 172, 10_000, 1e-5f, false, true),
-                8, 20, matmul));
-        results.add(measure("gpt2-10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 5, matmul));
+                8, 30, 60, matmul));
+        results.add(measure("gpt2-10M-6x384", new GptConfig(256, 128, 6, 6, 384, 1536, 0f, true), 4, 5, 10, matmul));
         results.add(measure("llama-10M-6x384", new LlamaConfig(256, 128, 6, 6, 6, 384, 1024, 10_000, 1e-5f, false,
-                true), 4, 5, matmul));
+                true), 4, 5, 10, matmul));
         return results;
     }
 
@@ -106,15 +106,19 @@ public final class TrainerBenchmark {
         }
     }
 
-    /** Steps run before the timed ones: the JIT compiles the loop and libtorch sizes its buffers. */
-    static final int WARM_UP_STEPS = 5;
+    /** Untimed training before the timed steps: at least this long, and at least the given number of steps. */
+    static final double WARM_UP_SECONDS = 3;
 
-    /** Trains {@code steps} steps (after {@value #WARM_UP_STEPS} warm-up steps) on random windows and times them. */
-    public static Result measure(String name, ModelConfig model, int batchSize, int steps, double matmulGflops)
-            throws IOException {
+    /**
+     * Trains {@code steps} steps on random windows and times them, after untimed ones (at least {@code warmUpSteps} and
+     * {@value #WARM_UP_SECONDS} s) in which the JIT compiles the loop and libtorch sizes its buffers: on two cores the
+     * JIT's compiler threads take time from the first seconds of training, which a run of hours never sees again.
+     */
+    public static Result measure(String name, ModelConfig model, int batchSize, int warmUpSteps, int steps,
+                                 double matmulGflops) throws IOException {
         int t = model.contextLength();
         TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(batchSize)
-                .maxSteps(steps + WARM_UP_STEPS)
+                .maxSteps(Integer.MAX_VALUE)
                 .warmupSteps(1).evalInterval(0).build();
         SplittableRandom random = new SplittableRandom(1);
         List<Window> windows = new ArrayList<>();
@@ -123,7 +127,8 @@ public final class TrainerBenchmark {
         }
         try (Trainer trainer = new Trainer(model, training, new InMemoryWindowSource(windows, true), null,
                 TrainingListener.NONE)) {
-            for (int i = 0; i < WARM_UP_STEPS; i++) {
+            long warmUpEnd = System.nanoTime() + (long) (WARM_UP_SECONDS * 1e9);
+            for (int i = 0; i < warmUpSteps || System.nanoTime() < warmUpEnd; i++) {
                 trainer.trainStep().orElseThrow();
             }
             long start = System.nanoTime();

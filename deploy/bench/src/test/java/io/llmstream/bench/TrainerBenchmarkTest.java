@@ -18,7 +18,7 @@ class TrainerBenchmarkTest {
     void reportsThroughputAndUtilisation() throws IOException {
         GptConfig model = new GptConfig(64, 16, 1, 2, 32, 64, 0f, true);
         double matmul = TrainerBenchmark.matmulGflops(128, 3);
-        TrainerBenchmark.Result r = TrainerBenchmark.measure("probe", model, 2, 3, matmul);
+        TrainerBenchmark.Result r = TrainerBenchmark.measure("probe", model, 2, 1, 3, matmul);
 
         assertThat(matmul).isPositive().isFinite();
         assertThat(r.parameters()).isEqualTo(model.parameterCount());
@@ -41,7 +41,7 @@ class TrainerBenchmarkTest {
         assertThat(llama.matmulParameters()).isEqualTo(llama.parameterCount() - 64 * 32);
         assertThat(gpt.matmulParameters()).isEqualTo(gpt.parameterCount() - 16 * 32);
 
-        TrainerBenchmark.Result r = TrainerBenchmark.measure("llama", llama, 2, 2, 1.0);
+        TrainerBenchmark.Result r = TrainerBenchmark.measure("llama", llama, 2, 1, 2, 1.0);
         double flopsPerToken = 6.0 * llama.matmulParameters() + 12.0 * 1 * 16 * 32;
         assertThat(r.modelGflops()).isCloseTo(flopsPerToken * r.tokensPerSecond() / 1e9, within(1e-9));
     }
