@@ -2,8 +2,8 @@
 
 Byte vocabulary (256), tied embeddings, random windows; AdamW (betas 0.9/0.95, weight decay 0.1), gradient clipping
 at 1.0, one intra-op thread; untimed warm-up steps (at least 3 s, and at least 30 for the tiny models, 5 for the 10M
-ones), then the timed steps (60 and 10), as the bench does. GPT-2 style: learned positions, LayerNorm, exact (erf) GELU, fused qkv; Llama style: RMSNorm, rotary
-positions, SwiGLU, separate q/k/v. Attention is torch's scaled_dot_product_attention (causal). Prints a table and one
+ones), then the timed steps (60 and 10), as the bench does. GPT-2 style: learned positions, LayerNorm, exact (erf)
+GELU, fused qkv; Llama style: RMSNorm, rotary positions, SwiGLU, separate q/k/v. Attention is torch's scaled_dot_product_attention (causal). Prints a table and one
 JSON line. A measuring aid only: nothing in llmstream runs or needs it.
 
     python docs/peers/torch_train.py [--rounds 3]

@@ -68,7 +68,7 @@ final class AdamW {
 
     /**
      * One update from the gradients times {@code gradientScale} (the clipping factor), then zeroes the gradients.
-     * Runs over the tensors' own memory, one pass per parameter; as engine ops the same update took about 15 calls per
+     * Runs over the tensors' own memory, one pass per parameter; as engine ops the same update took about 17 calls per
      * parameter, each a JNI crossing and a pass over memory (docs/BENCHMARKS.md has the before and after).
      */
     void update(double learningRate, float gradientScale) {

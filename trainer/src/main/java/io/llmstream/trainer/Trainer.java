@@ -417,11 +417,10 @@ public final class Trainer implements AutoCloseable {
             Window w = windows.get(i);
             w.copyTo(0, t, input, i * t);
             w.copyTo(1, t, next, i * t);
-            if (w.label() != null) {
-                labelled++; // its flag marks the head's position, not a next-token target
-            }
+            boolean languageModelling = w.label() == null; // a labelled window's flag marks the head's position
+            labelled += languageModelling ? 0 : 1;
             for (int j = 0; j < t; j++) {
-                target[i * t + j] = w.label() == null && w.counts(j) ? next[i * t + j] : Fused.IGNORED;
+                target[i * t + j] = languageModelling && w.counts(j) ? next[i * t + j] : Fused.IGNORED;
             }
         }
         NDArray hidden = model.hiddenStates(ps, scope.create(input, new Shape(b, t)), training);

@@ -118,7 +118,7 @@ public final class TrainerBenchmark {
                                  double matmulGflops) throws IOException {
         int t = model.contextLength();
         TrainingConfig training = TrainingConfig.builder().sequenceLength(t).batchSize(batchSize)
-                .maxSteps(Integer.MAX_VALUE)
+                .maxSteps(Integer.MAX_VALUE) // the warm-up's length is known only as it runs; the rate barely decays
                 .warmupSteps(1).evalInterval(0).build();
         SplittableRandom random = new SplittableRandom(1);
         List<Window> windows = new ArrayList<>();
